@@ -1,0 +1,92 @@
+// One error type for everything the action reports. It carries what failed,
+// where (HTTP method, path, status), what the server said, and what to do.
+
+export interface FailureDetails {
+  /** The phase or step that failed, e.g. "Validate API key". */
+  step: string;
+  /** What the user should do about it. */
+  hint: string;
+  method?: string;
+  /** URL path of the failing request (never the query string or credentials). */
+  path?: string;
+  status?: number;
+  /** The server's own words, already redacted and shortened. */
+  serverMessage?: string;
+  /** Machine-readable code such as MLflow's error_code, when the server gave one. */
+  code?: string;
+  cause?: unknown;
+}
+
+export class ActionError extends Error {
+  readonly step: string;
+  readonly hint: string;
+  readonly method: string | undefined;
+  readonly path: string | undefined;
+  readonly status: number | undefined;
+  readonly serverMessage: string | undefined;
+  readonly code: string | undefined;
+
+  constructor(message: string, details: FailureDetails) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'ActionError';
+    this.step = details.step;
+    this.hint = details.hint;
+    this.method = details.method;
+    this.path = details.path;
+    this.status = details.status;
+    this.serverMessage = details.serverMessage;
+    this.code = details.code;
+  }
+
+  /** A copy with another step name, for errors raised by shared code. */
+  inStep(step: string): ActionError {
+    return new ActionError(this.message, { ...this.details(), step });
+  }
+
+  details(): FailureDetails {
+    return {
+      step: this.step,
+      hint: this.hint,
+      method: this.method,
+      path: this.path,
+      status: this.status,
+      serverMessage: this.serverMessage,
+      code: this.code,
+    };
+  }
+}
+
+/** Turns anything thrown into an ActionError, so the top level reports one shape. */
+export function toActionError(err: unknown, step: string): ActionError {
+  if (err instanceof ActionError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new ActionError(`unexpected error: ${message}`, {
+    step,
+    hint: 'This looks like a bug in the action. Re-run with debug logging (ACTIONS_STEP_DEBUG=true) and report it.',
+    cause: err,
+  });
+}
+
+/** The multi-line text shown in the log and in the failure annotation. */
+export function formatError(err: ActionError): string {
+  const lines = [`${err.step} failed: ${err.message}`];
+  if (err.method && err.path) {
+    const status = err.status === undefined ? '' : ` → HTTP ${err.status}`;
+    lines.push(`  request: ${err.method} ${err.path}${status}`);
+  }
+  if (err.serverMessage) lines.push(`  server said: ${err.serverMessage}`);
+  lines.push(`  what to do: ${err.hint}`);
+  return lines.join('\n');
+}
+
+/**
+ * Removes every secret from a text. Runner masking only protects the log; this also
+ * protects outputs, the summary, and runs outside a runner.
+ */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length >= 4) out = out.split(secret).join('***');
+  }
+  return out;
+}

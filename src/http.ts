@@ -1,0 +1,234 @@
+// The one place that talks HTTP. Every request goes through `HttpClient.send`, which
+// never follows redirects, turns every failure into an ActionError that names the
+// step, method, path and status, and keeps the API key out of every message.
+import type { Readable } from 'node:stream';
+import { request, type Dispatcher } from 'undici';
+import { ActionError, redact } from './errors.ts';
+
+export interface HttpRequest {
+  /** Phase shown in errors, e.g. "Upload model". */
+  step: string;
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  url: URL;
+  /** JSON body; sets content-type. */
+  json?: unknown;
+  /** Raw body for uploads; needs contentLength (MLflow stores an empty file without it). */
+  body?: Readable;
+  contentLength?: number;
+  /** Sent as `Authorization: Bearer` when set. */
+  bearer?: string;
+  /** Statuses that are not failures for this call (besides 2xx), e.g. 400 on "already exists". */
+  accept?: (status: number, body: ErrorBody) => boolean;
+  /** Hint for a failure this request is known to produce, chosen by the caller. */
+  hintFor?: (status: number, body: ErrorBody) => string | undefined;
+}
+
+export interface HttpResponse<T> {
+  status: number;
+  /** Parsed JSON body on 2xx, or the error body for accepted statuses. */
+  data: T;
+  error: ErrorBody;
+}
+
+/** What a server said when it refused a request. */
+export interface ErrorBody {
+  code?: string;
+  message?: string;
+}
+
+export interface HttpOptions {
+  dispatcher: Dispatcher;
+  /** Values that must never appear in a message (the API key). */
+  secrets: readonly string[];
+  timeoutMs: number;
+  userAgent: string;
+  /** Called with one line per request, for core.debug. */
+  debug?: (line: string) => void;
+  now?: () => number;
+}
+
+const SERVER_MESSAGE_LIMIT = 300;
+
+export class HttpClient {
+  private readonly opts: HttpOptions;
+  constructor(opts: HttpOptions) {
+    this.opts = opts;
+  }
+
+  async send<T>(req: HttpRequest): Promise<HttpResponse<T>> {
+    const now = this.opts.now ?? Date.now;
+    const started = now();
+    const headers: Record<string, string> = {
+      'user-agent': this.opts.userAgent,
+      accept: 'application/json',
+    };
+    if (req.bearer) headers.authorization = `Bearer ${req.bearer}`;
+    let body: string | Readable | undefined;
+    if (req.json !== undefined) {
+      body = JSON.stringify(req.json);
+      headers['content-type'] = 'application/json';
+    } else if (req.body !== undefined) {
+      body = req.body;
+      headers['content-type'] = 'application/octet-stream';
+      headers['content-length'] = String(req.contentLength ?? 0);
+    }
+    const where = { step: req.step, method: req.method, path: req.url.pathname };
+
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(req.url, {
+        method: req.method,
+        headers,
+        body,
+        dispatcher: this.opts.dispatcher,
+        headersTimeout: this.opts.timeoutMs,
+        bodyTimeout: this.opts.timeoutMs,
+      });
+    } catch (err) {
+      throw networkError(err, req.url, where, this.opts.timeoutMs);
+    }
+
+    const text = await res.body.text().catch(() => '');
+    const ms = Math.round(now() - started);
+    this.opts.debug?.(`${req.method} ${req.url.pathname} → ${res.statusCode} (${ms} ms)`);
+
+    if (res.statusCode >= 300 && res.statusCode < 400) {
+      const location = headerValue(res.headers.location);
+      let target = 'an unknown location';
+      if (location) {
+        try {
+          const to = new URL(location, req.url);
+          target = `${to.protocol}//${to.host}${to.pathname}`;
+        } catch {
+          target = redact(location, this.opts.secrets);
+        }
+      }
+      throw new ActionError(`the server answered with a redirect (HTTP ${res.statusCode}) to ${target}, which the action does not follow`, {
+        ...where,
+        status: res.statusCode,
+        hint: `Set the URL input to the final address (redirects are never followed, so the API key is never sent to another host). The redirect points to ${target}.`,
+      });
+    }
+
+    const error = res.statusCode >= 400 ? parseErrorBody(text, res.headers['content-type'], this.opts.secrets) : {};
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      return { status: res.statusCode, data: parseJson<T>(text, where, res.statusCode), error };
+    }
+    if (req.accept?.(res.statusCode, error)) {
+      return { status: res.statusCode, data: {} as T, error };
+    }
+    const serverMessage = describeErrorBody(error);
+    throw new ActionError(`HTTP ${res.statusCode}${error.code ? ` ${error.code}` : ''}`, {
+      ...where,
+      status: res.statusCode,
+      code: error.code,
+      serverMessage,
+      hint: req.hintFor?.(res.statusCode, error) ?? genericHint(res.statusCode),
+    });
+  }
+}
+
+function parseJson<T>(text: string, where: { step: string; method: string; path: string }, status: number): T {
+  if (text.trim() === '') return {} as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new ActionError(`the server answered HTTP ${status} with a body that is not JSON`, {
+      ...where,
+      status,
+      serverMessage: text.slice(0, 120),
+      hint: 'The URL probably points at something other than an MLflow REST API (a web page or a login portal). Check the URL input.',
+    });
+  }
+}
+
+/** Pulls the server's own words out of an error body: MLflow JSON, FastAPI JSON, or text/HTML. */
+export function parseErrorBody(text: string, contentType: string | string[] | undefined, secrets: readonly string[]): ErrorBody {
+  const clean = (s: string) => shorten(redact(s, secrets));
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    try {
+      const json = JSON.parse(trimmed) as Record<string, unknown>;
+      const code = typeof json.error_code === 'string' ? json.error_code : typeof json.error === 'string' ? json.error : undefined;
+      const raw = json.message ?? json.detail ?? (code === json.error ? undefined : json.error);
+      const message = typeof raw === 'string' ? raw : raw === undefined ? undefined : JSON.stringify(raw);
+      return { code: code && clean(code), message: message === undefined ? undefined : clean(message) };
+    } catch {
+      // fall through to text
+    }
+  }
+  if (trimmed === '') return {};
+  const isHtml = /html/i.test(String(contentType ?? '')) || trimmed.startsWith('<');
+  const textOnly = isHtml ? trimmed.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]+>/g, ' ') : trimmed;
+  return { message: clean(textOnly) };
+}
+
+function describeErrorBody(error: ErrorBody): string | undefined {
+  if (error.code && error.message) return `${error.code}: ${error.message}`;
+  return error.message ?? error.code;
+}
+
+function shorten(s: string): string {
+  const flat = s.replace(/\s+/g, ' ').trim();
+  return flat.length > SERVER_MESSAGE_LIMIT ? `${flat.slice(0, SERVER_MESSAGE_LIMIT)}…` : flat;
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function genericHint(status: number): string {
+  if (status === 401) return 'The server did not accept the credentials. Check that the api-key secret is set and current.';
+  if (status === 403) return 'The key is valid but not allowed to do this. Ask the registry administrators for the needed permission.';
+  if (status === 404)
+    return 'The path does not exist on this server. Check that tracking-uri includes the full path prefix of the MLflow API.';
+  if (status === 413)
+    return 'The request was too large for the server or a proxy in front of it. Raise the proxy body limit or make the model smaller.';
+  if (status === 429) return 'The server is rate-limiting requests. Wait and re-run the job.';
+  if (status >= 500) return 'The server failed. Re-run the job; if it keeps failing, check the server logs.';
+  return 'Check the inputs named above and the server message.';
+}
+
+interface NetworkCause {
+  code?: string;
+  message?: string;
+  cause?: NetworkCause;
+}
+
+/** A failure before any HTTP status: DNS, refused connection, TLS, timeout. */
+export function networkError(
+  err: unknown,
+  url: URL,
+  where: { step: string; method: string; path: string },
+  timeoutMs: number,
+): ActionError {
+  const chain: NetworkCause[] = [];
+  for (let c = err as NetworkCause | undefined; c && chain.length < 5; c = c.cause) chain.push(c);
+  const codes = chain.map((c) => c.code ?? '');
+  const host = url.host;
+  const has = (...xs: string[]) => codes.some((c) => xs.includes(c));
+  let message: string;
+  let hint: string;
+  if (has('ENOTFOUND', 'EAI_AGAIN')) {
+    message = `could not resolve host ${url.hostname}`;
+    hint = 'Check the host name in the URL input for typos; a self-hosted runner may also need DNS access to it.';
+  } else if (has('ECONNREFUSED')) {
+    message = `connection refused by ${host}`;
+    hint = 'Nothing is listening at that address. Check the URL and port, and that the server is running.';
+  } else if (has('UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT')) {
+    message = `no answer from ${host} within ${Math.round(timeoutMs / 1000)} s`;
+    hint = 'The server or the network is slow or blocked. Check that the runner can reach the host (firewall, proxy settings) and re-run.';
+  } else if (codes.some((c) => /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/i.test(c))) {
+    message = `TLS verification failed for ${host} (${codes.find((c) => c) ?? 'certificate error'})`;
+    hint =
+      'The server certificate is not trusted. If it is signed by a private CA, point NODE_EXTRA_CA_CERTS at the CA bundle in the step environment.';
+  } else if (has('ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE')) {
+    message = `the connection to ${host} was closed unexpectedly`;
+    hint = 'A proxy or the server dropped the connection. Re-run the job; if it persists, check proxy limits on request size and time.';
+  } else {
+    const first = chain.find((c) => c.message)?.message ?? String(err);
+    message = `request to ${host} failed: ${first}`;
+    hint = 'Check that the runner can reach the host and that the URL is right.';
+  }
+  return new ActionError(message, { ...where, hint, cause: err });
+}

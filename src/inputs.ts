@@ -1,0 +1,230 @@
+// Every input is read once, here, and parsed with zod into one typed Config.
+// All problems are reported together, each naming the input and what to do.
+import path from 'node:path';
+import { z } from 'zod';
+import { ActionError } from './errors.ts';
+
+export const INPUT_NAMES = [
+  'mode',
+  'api-key',
+  'tracking-uri',
+  'auth-url',
+  'service-id',
+  'model-path',
+  'model-name',
+  'experiment-name',
+  'artifact-path',
+  'description',
+  'tags',
+  'aliases',
+  'await-timeout',
+] as const;
+export type InputName = (typeof INPUT_NAMES)[number];
+export type RawInputs = Record<InputName, string>;
+
+export const DEFAULT_TRACKING_URI = 'https://registry.hokus.ai/api/mlflow';
+export const DEFAULT_AUTH_URL = 'https://auth.hokus.ai';
+
+export interface Config {
+  mode: 'register';
+  /** Undefined only when key validation is off and no key was given. */
+  apiKey: string | undefined;
+  /** Tracking URI without a trailing slash; REST paths are appended below it. */
+  trackingUri: URL;
+  /** Undefined means: do not validate the key (plain MLflow servers). */
+  authUrl: URL | undefined;
+  serviceId: string;
+  /** Absolute path of the model directory. */
+  modelPath: string;
+  modelName: string;
+  experimentName: string;
+  artifactPath: string;
+  description: string;
+  tags: ReadonlyArray<readonly [string, string]>;
+  aliases: readonly string[];
+  awaitTimeoutSeconds: number;
+}
+
+export interface InputContext {
+  /** Directory that relative model paths are resolved against (the workspace). */
+  cwd: string;
+  /** GITHUB_REPOSITORY, the default experiment name. */
+  repository: string | undefined;
+}
+
+// MLflow's own rules (mlflow/utils/validation.py, model registry alias checks).
+const TAG_KEY = /^[/\w.\- :]+$/;
+const ALIAS = /^[\w-]+$/;
+const RESERVED_ALIAS = /^(latest|v\d+)$/i;
+
+/** An http(s) base URL; with `optional`, an empty string means "not set". */
+const url = (input: InputName, what: string, optional = false) =>
+  z.string().transform((value, ctx): URL | undefined => {
+    if (optional && value === '') return undefined;
+    const parsed = parseHttpUrl(value);
+    if (typeof parsed === 'string') {
+      const example = input === 'tracking-uri' ? DEFAULT_TRACKING_URI : DEFAULT_AUTH_URL;
+      ctx.addIssue({ code: 'custom', message: `${parsed} Give the ${what} as a full http(s) URL, e.g. ${example}.` });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
+function parseHttpUrl(value: string): URL | string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return `"${value}" is not a URL.`;
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') return `"${value}" uses ${u.protocol.replace(':', '')}, not http or https.`;
+  if (u.username || u.password) return 'it contains credentials; pass the key through api-key instead, never in the URL.';
+  if (u.search || u.hash) return `"${value}" has a query string or fragment, which a base URL cannot have.`;
+  u.pathname = u.pathname.replace(/\/+$/, '');
+  return u;
+}
+
+function schema(ctx: InputContext) {
+  return z.object({
+    mode: z.enum(['register'], { message: 'must be "register" (verify and promote are not available yet).' }),
+    'api-key': z.string(),
+    'tracking-uri': url('tracking-uri', 'MLflow tracking URI').pipe(z.instanceof(URL)),
+    'auth-url': url('auth-url', 'Hokusai auth service URL (or an empty string to skip key validation)', true),
+    'service-id': z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a service name such as "platform".'),
+    'model-path': z
+      .string()
+      .min(1, 'is required: set it to the directory that holds the model, with MLmodel at its root (e.g. model-path: ./model).')
+      .transform((p) => path.resolve(ctx.cwd, p)),
+    'model-name': z
+      .string()
+      .min(1, 'is required: set it to the registered model name.')
+      .max(256, 'is longer than 256 characters.')
+      .refine((s) => !/[\u0000-\u001f]/.test(s), 'contains control characters.'),
+    'experiment-name': z
+      .string()
+      .transform((s) => s || ctx.repository || '')
+      .pipe(z.string().min(1, 'is empty and GITHUB_REPOSITORY is not set: give an experiment name.')),
+    'artifact-path': z
+      .string()
+      .transform((s) => s.replace(/^\.\/|\/+$/g, ''))
+      .pipe(
+        z
+          .string()
+          .min(1, 'must not be empty: use a relative path such as "model".')
+          .refine(
+            (s) => !s.startsWith('/') && s.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..'),
+            'must be a relative path without "." or ".." segments, e.g. "model".',
+          )
+          .refine((s) => !/[%#\\]/.test(s), 'must not contain %, # or \\ (the MLflow server mangles them).'),
+      ),
+    description: z.string().max(5000, 'is longer than 5000 characters.'),
+    tags: z.string().transform(parseTags),
+    aliases: z.string().transform(parseAliases),
+    'await-timeout': z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number of seconds, e.g. 300.')
+      .transform(Number)
+      .pipe(z.number().max(86400, 'must be at most 86400 seconds.')),
+  });
+}
+
+function parseTags(text: string, ctx: z.RefinementCtx): Array<[string, string]> {
+  const tags: Array<[string, string]> = [];
+  const seen = new Set<string>();
+  text.split(/\r?\n/).forEach((line, i) => {
+    const trimmed = line.trim();
+    if (trimmed === '') return;
+    const eq = trimmed.indexOf('=');
+    const key = eq < 0 ? '' : trimmed.slice(0, eq).trim();
+    const value = eq < 0 ? '' : trimmed.slice(eq + 1).trim();
+    const where = `line ${i + 1} ("${trimmed.slice(0, 40)}")`;
+    if (eq < 0 || key === '')
+      return ctx.addIssue({ code: 'custom', message: `${where} is not key=value. Write one tag per line, e.g. "team=search".` });
+    if (!TAG_KEY.test(key) || key.length > 250)
+      return ctx.addIssue({
+        code: 'custom',
+        message: `${where}: the key may hold only letters, digits, _ - . / : and spaces, at most 250 characters.`,
+      });
+    if (value.length > 8000) return ctx.addIssue({ code: 'custom', message: `${where}: the value is longer than 8000 characters.` });
+    if (seen.has(key)) return ctx.addIssue({ code: 'custom', message: `${where}: the key "${key}" is given twice.` });
+    seen.add(key);
+    tags.push([key, value]);
+  });
+  return tags;
+}
+
+function parseAliases(text: string, ctx: z.RefinementCtx): string[] {
+  const aliases: string[] = [];
+  for (const alias of text.split(/[,\n]/).map((s) => s.trim())) {
+    if (alias === '' || aliases.includes(alias)) continue;
+    if (!ALIAS.test(alias) || alias.length > 255) {
+      ctx.addIssue({ code: 'custom', message: `"${alias}" is not a valid alias: use letters, digits, _ and - only, e.g. "staging".` });
+    } else if (RESERVED_ALIAS.test(alias)) {
+      ctx.addIssue({ code: 'custom', message: `"${alias}" is reserved by MLflow ("latest" and "v<number>" cannot be aliases).` });
+    } else {
+      aliases.push(alias);
+    }
+  }
+  return aliases;
+}
+
+/** Parses the raw inputs. Throws one ActionError listing every problem. */
+export function parseInputs(raw: RawInputs, ctx: InputContext): Config {
+  const result = schema(ctx).safeParse(raw);
+  const issues = result.success ? [] : result.error.issues.map((i) => ({ input: String(i.path[0] ?? 'inputs'), message: i.message }));
+  // Checked apart from zod, which skips cross-field refinements once any field fails.
+  if (raw['auth-url'] !== '' && raw['api-key'] === '') {
+    issues.push({
+      input: 'api-key',
+      message:
+        'is empty. Pass the key from a secret (api-key: ${{ secrets.HOKUSAI_API_KEY }}). Secrets are not given to pull requests from forks. For a plain MLflow server without keys, set auth-url to an empty string.',
+    });
+  }
+  if (!result.success || issues.length > 0) {
+    const problems = issues.map((i) => `  - ${i.input}: ${i.message}`);
+    const names = [...new Set(issues.map((i) => i.input))];
+    throw new ActionError(`${problems.length === 1 ? 'an input is' : `${problems.length} inputs are`} invalid:\n${problems.join('\n')}`, {
+      step: 'Read inputs',
+      hint: `Fix ${names.join(', ')} in the step's "with:" block.`,
+    });
+  }
+  const v = result.data;
+  return {
+    mode: v.mode,
+    apiKey: v['api-key'] === '' ? undefined : v['api-key'],
+    trackingUri: v['tracking-uri'],
+    authUrl: v['auth-url'],
+    serviceId: v['service-id'],
+    modelPath: v['model-path'],
+    modelName: v['model-name'],
+    experimentName: v['experiment-name'],
+    artifactPath: v['artifact-path'],
+    description: v.description,
+    tags: v.tags,
+    aliases: v.aliases,
+    awaitTimeoutSeconds: v['await-timeout'],
+  };
+}
+
+/** Defaults, as in action.yml (a test keeps the two in step). The runner applies action.yml's; these cover runs outside it. */
+export const INPUT_DEFAULTS: Partial<RawInputs> = {
+  mode: 'register',
+  'tracking-uri': DEFAULT_TRACKING_URI,
+  'auth-url': DEFAULT_AUTH_URL,
+  'service-id': 'platform',
+  'artifact-path': 'model',
+  'await-timeout': '300',
+};
+
+/**
+ * Reads every input from the INPUT_* variables the runner sets. An unset input takes its
+ * default; an input set to "" stays empty (auth-url: "" turns key validation off).
+ */
+export function readRawInputs(env: NodeJS.ProcessEnv): RawInputs {
+  return Object.fromEntries(
+    INPUT_NAMES.map((name) => {
+      const value = env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`];
+      return [name, value === undefined ? (INPUT_DEFAULTS[name] ?? '') : value.trim()];
+    }),
+  ) as RawInputs;
+}

@@ -1,0 +1,124 @@
+// Scans and validates the model directory before anything touches the network,
+// so a bad directory never leaves a half-registered model behind.
+import { constants as fsc } from 'node:fs';
+import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ActionError } from './errors.ts';
+
+export interface ModelFile {
+  /** Path relative to the model directory, with "/" separators. */
+  relPath: string;
+  /** Where to read it from (a symlink's target when the file is a link inside the directory). */
+  absPath: string;
+  size: number;
+}
+
+export interface ModelDir {
+  root: string;
+  /** Sorted by relPath (code-unit order), so every later step is deterministic. */
+  files: ModelFile[];
+  totalBytes: number;
+  flavors: string[];
+}
+
+const STEP = 'Validate model directory';
+// The MLflow server percent-decodes paths repeatedly and refuses "#", so these names cannot round-trip.
+const UNSAFE_NAME = /[%#\\]/;
+
+function fail(message: string, hint: string): never {
+  throw new ActionError(message, { step: STEP, hint });
+}
+
+export async function scanModelDir(root: string): Promise<ModelDir> {
+  const rootStat = await stat(root).catch(() => undefined);
+  if (!rootStat)
+    fail(
+      `model-path "${root}" does not exist`,
+      'Set model-path to the directory that holds the model (with MLmodel at its root), relative to the repository root.',
+    );
+  if (!rootStat.isDirectory())
+    fail(
+      `model-path "${root}" is a file, not a directory`,
+      'Point model-path at the directory that holds the MLmodel file, not at a single file.',
+    );
+  const realRoot = await realpath(root);
+
+  const files: ModelFile[] = [];
+  const problems: string[] = [];
+  const visited = new Set<string>([realRoot]);
+
+  async function walk(dir: string, rel: string): Promise<void> {
+    const entries = await readdir(dir, { withFileTypes: true });
+    for (const entry of entries) {
+      const relPath = rel ? `${rel}/${entry.name}` : entry.name;
+      const abs = path.join(dir, entry.name);
+      if (UNSAFE_NAME.test(entry.name)) {
+        problems.push(`${relPath}: the name contains %, # or \\, which the MLflow server cannot store intact; rename it`);
+        continue;
+      }
+      let target = abs;
+      let info = await lstat(abs);
+      if (info.isSymbolicLink()) {
+        const resolved = await realpath(abs).catch(() => undefined);
+        if (!resolved) {
+          problems.push(`${relPath}: a broken symlink`);
+          continue;
+        }
+        if (resolved !== realRoot && !resolved.startsWith(realRoot + path.sep)) {
+          problems.push(`${relPath}: a symlink that points outside the model directory (to ${resolved}); copy the file in instead`);
+          continue;
+        }
+        target = resolved;
+        info = await stat(resolved);
+      }
+      if (info.isDirectory()) {
+        const real = await realpath(target);
+        if (visited.has(real)) continue; // a link back up the tree: already scanned
+        visited.add(real);
+        await walk(target, relPath);
+      } else if (info.isFile()) {
+        files.push({ relPath, absPath: target, size: info.size });
+      } else {
+        const kind = (info.mode & fsc.S_IFMT) === fsc.S_IFIFO ? 'a FIFO' : info.isSocket() ? 'a socket' : 'a device file';
+        problems.push(`${relPath}: ${kind}, not a regular file`);
+      }
+    }
+  }
+  await walk(realRoot, '');
+
+  if (problems.length > 0) {
+    fail(
+      `the model directory has ${problems.length} file${problems.length === 1 ? '' : 's'} that cannot be uploaded:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      'Fix or remove the files listed above.',
+    );
+  }
+  files.sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
+
+  const mlmodel = files.find((f) => f.relPath === 'MLmodel');
+  if (!mlmodel)
+    fail(
+      `no MLmodel file at the root of "${root}"`,
+      'model-path must be a directory saved by MLflow (for example with mlflow.sklearn.save_model), which writes MLmodel at its root. If the model sits in a subdirectory, point model-path there.',
+    );
+  const flavors = checkMlmodel(await readFile(mlmodel.absPath, 'utf8'));
+  return { root: realRoot, files, totalBytes: files.reduce((n, f) => n + f.size, 0), flavors };
+}
+
+/** Checks that MLmodel is a YAML mapping with a non-empty `flavors` mapping; returns the flavor names. */
+export function checkMlmodel(text: string): string[] {
+  const hint = 'Save the model with MLflow (mlflow.<flavor>.save_model) so that MLmodel is written for you, or fix the file by hand.';
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    fail(`MLmodel is not valid YAML: ${reason}`, hint);
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) fail('MLmodel is not a YAML mapping', hint);
+  const flavors = (doc as Record<string, unknown>).flavors;
+  if (flavors === null || typeof flavors !== 'object' || Array.isArray(flavors) || Object.keys(flavors).length === 0) {
+    fail('MLmodel has no flavors: the "flavors" mapping is missing or empty', hint);
+  }
+  return Object.keys(flavors);
+}

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { parse } from 'yaml';
+import { ActionError } from '../../src/errors.ts';
+import { INPUT_DEFAULTS, INPUT_NAMES, parseInputs, readRawInputs, type RawInputs } from '../../src/inputs.ts';
+
+const ctx = { cwd: '/work/repo', repository: 'acme/churn' };
+const base = (over: Partial<RawInputs> = {}): RawInputs => ({
+  ...readRawInputs({}),
+  'api-key': 'hk_fake_key_0000',
+  'model-path': 'model',
+  'model-name': 'churn',
+  ...over,
+});
+
+function problems(raw: RawInputs): string {
+  try {
+    parseInputs(raw, ctx);
+  } catch (e) {
+    assert.ok(e instanceof ActionError);
+    assert.equal(e.step, 'Read inputs');
+    return e.message;
+  }
+  assert.fail('expected the inputs to be rejected');
+}
+
+test('defaults give a Hokusai config with the model path resolved against the workspace', () => {
+  const cfg = parseInputs(base(), ctx);
+  assert.equal(cfg.mode, 'register');
+  assert.equal(cfg.trackingUri.href, 'https://registry.hokus.ai/api/mlflow');
+  assert.equal(cfg.authUrl?.href, 'https://auth.hokus.ai/');
+  assert.equal(cfg.serviceId, 'platform');
+  assert.equal(cfg.modelPath, '/work/repo/model');
+  assert.equal(cfg.experimentName, 'acme/churn');
+  assert.equal(cfg.artifactPath, 'model');
+  assert.equal(cfg.awaitTimeoutSeconds, 300);
+  assert.deepEqual(cfg.tags, []);
+  assert.deepEqual(cfg.aliases, []);
+});
+
+test('action.yml declares exactly the inputs the code reads, with the same defaults', () => {
+  const action = parse(readFileSync(new URL('../../action.yml', import.meta.url), 'utf8')) as {
+    inputs: Record<string, { default?: string }>;
+  };
+  assert.deepEqual(Object.keys(action.inputs).sort(), [...INPUT_NAMES].sort());
+  for (const name of INPUT_NAMES) assert.equal(action.inputs[name]?.default ?? '', INPUT_DEFAULTS[name] ?? '', `default of ${name}`);
+});
+
+test('INPUT_* variables: unset inputs take defaults, an empty auth-url stays empty', () => {
+  const raw = readRawInputs({ 'INPUT_AUTH-URL': '', 'INPUT_MODEL-NAME': '  m  ' });
+  assert.equal(raw['auth-url'], '');
+  assert.equal(raw['tracking-uri'], 'https://registry.hokus.ai/api/mlflow');
+  assert.equal(raw['model-name'], 'm');
+  const cfg = parseInputs({ ...raw, 'model-path': 'x', 'api-key': '' }, ctx);
+  assert.equal(cfg.authUrl, undefined);
+  assert.equal(cfg.apiKey, undefined);
+});
+
+test('tracking-uri keeps its path prefix and loses a trailing slash', () => {
+  const cfg = parseInputs(base({ 'tracking-uri': 'http://127.0.0.1:5000/api/mlflow/' }), ctx);
+  assert.equal(cfg.trackingUri.href, 'http://127.0.0.1:5000/api/mlflow');
+});
+
+test('every problem is reported at once, each naming its input', () => {
+  const msg = problems(
+    base({ 'model-path': '', 'model-name': '', 'tracking-uri': 'registry.hokus.ai', 'await-timeout': 'soon', 'api-key': '' }),
+  );
+  assert.match(msg, /5 inputs are invalid/);
+  for (const name of ['model-path', 'model-name', 'tracking-uri', 'await-timeout', 'api-key']) assert.match(msg, new RegExp(`- ${name}: `));
+  assert.match(msg, /secrets\.HOKUSAI_API_KEY/);
+});
+
+test('bad URLs are explained', () => {
+  assert.match(problems(base({ 'tracking-uri': 'ftp://x/y' })), /tracking-uri: .*uses ftp/);
+  assert.match(problems(base({ 'tracking-uri': 'https://user:pw@x/api' })), /tracking-uri: .*credentials/);
+  assert.match(problems(base({ 'auth-url': 'not a url' })), /auth-url: "not a url" is not a URL/);
+  assert.match(problems(base({ mode: 'deploy' })), /mode: must be "register"/);
+});
+
+test('an empty api-key is fine only when key validation is off', () => {
+  assert.match(problems(base({ 'api-key': '' })), /api-key: is empty/);
+  assert.equal(parseInputs(base({ 'api-key': '', 'auth-url': '' }), ctx).apiKey, undefined);
+});
+
+test('tags: one key=value per line, validated', () => {
+  const cfg = parseInputs(base({ tags: 'team = search\n\nstage=dev=1\n' }), ctx);
+  assert.deepEqual(cfg.tags, [
+    ['team', 'search'],
+    ['stage', 'dev=1'],
+  ]);
+  assert.match(problems(base({ tags: 'novalue' })), /tags: line 1 \("novalue"\) is not key=value/);
+  assert.match(problems(base({ tags: 'a=1\na=2' })), /given twice/);
+  assert.match(problems(base({ tags: 'bad!key=1' })), /letters, digits/);
+});
+
+test('aliases: commas or newlines, deduplicated, reserved names refused', () => {
+  assert.deepEqual(parseInputs(base({ aliases: 'staging, canary\nstaging' }), ctx).aliases, ['staging', 'canary']);
+  assert.match(problems(base({ aliases: 'latest' })), /reserved/);
+  assert.match(problems(base({ aliases: 'v3' })), /reserved/);
+  assert.match(problems(base({ aliases: 'prod env' })), /not a valid alias/);
+});
+
+test('artifact-path must be a plain relative path', () => {
+  assert.equal(parseInputs(base({ 'artifact-path': './nested/model/' }), ctx).artifactPath, 'nested/model');
+  assert.match(problems(base({ 'artifact-path': '../up' })), /artifact-path: must be a relative path/);
+  assert.match(problems(base({ 'artifact-path': 'a%b' })), /artifact-path: must not contain/);
+});
+
+test('experiment-name falls back to the repository, and must not end up empty', () => {
+  assert.equal(parseInputs(base({ 'experiment-name': 'exp' }), ctx).experimentName, 'exp');
+  assert.throws(() => parseInputs(base(), { cwd: '/', repository: undefined }), /experiment-name: is empty/);
+});

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { buildManifest, hashFile, manifestDigest, renderManifest } from '../../src/manifest.ts';
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+test('the manifest lists sha256, size and path, sorted by path in code-unit order', () => {
+  const text = renderManifest([
+    { path: 'b.txt', size: 2, sha256: 'bb' },
+    { path: 'MLmodel', size: 10, sha256: 'mm' },
+    { path: 'a/z.bin', size: 1, sha256: 'zz' },
+  ]);
+  assert.equal(text, 'mm  10  MLmodel\nzz  1  a/z.bin\nbb  2  b.txt\n');
+});
+
+test('the digest is sha256 of the manifest and does not depend on listing order', () => {
+  const entries = [
+    { path: 'x', size: 1, sha256: 'aa' },
+    { path: 'y', size: 2, sha256: 'bb' },
+  ];
+  const digest = manifestDigest(entries);
+  assert.equal(digest, `sha256:${sha('aa  1  x\nbb  2  y\n')}`);
+  assert.equal(manifestDigest([...entries].reverse()), digest);
+  assert.notEqual(manifestDigest([{ ...entries[0]!, size: 3 }, entries[1]!]), digest);
+});
+
+test('files are hashed from disk', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'manifest-'));
+  writeFileSync(path.join(dir, 'f'), 'hello');
+  assert.equal(await hashFile(path.join(dir, 'f')), sha('hello'));
+  const entries = await buildManifest([{ relPath: 'f', absPath: path.join(dir, 'f'), size: 5 }]);
+  assert.deepEqual(entries, [{ path: 'f', size: 5, sha256: sha('hello') }]);
+});
