@@ -99,7 +99,12 @@ function schema(ctx: InputContext) {
       .string()
       .min(1, 'is required: set it to the registered model name.')
       .max(256, 'is longer than 256 characters.')
-      .refine((s) => !/[\u0000-\u001f]/.test(s), 'contains control characters.'),
+      .refine((s) => !/[\u0000-\u001f]/.test(s), 'contains control characters.')
+      // The MLflow registry refuses these names, but only after a run exists: refuse them first.
+      .refine(
+        (s) => !/[/:]/.test(s) && s !== '.' && s !== '..',
+        'must not contain "/" or ":" and must not be "." or ".." (MLflow refuses such names).',
+      ),
     'experiment-name': z
       .string()
       .transform((s) => s || ctx.repository || '')

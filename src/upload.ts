@@ -45,7 +45,8 @@ export function compareUpload(
   artifactPath: string,
   listed: ReadonlyArray<{ path: string; file_size?: number | string }>,
 ): string[] {
-  const sizes = new Map(listed.map((f) => [f.path, f.file_size === undefined ? undefined : Number(f.file_size)]));
+  // MLflow leaves file_size out for empty files.
+  const sizes = new Map(listed.map((f) => [f.path, Number(f.file_size ?? 0)]));
   const problems: string[] = [];
   for (const f of files) {
     const remote = `${artifactPath}/${f.relPath}`;

@@ -76,6 +76,7 @@ test('bad URLs are explained', () => {
   assert.match(problems(base({ 'tracking-uri': 'https://user:pw@x/api' })), /tracking-uri: .*credentials/);
   assert.match(problems(base({ 'auth-url': 'not a url' })), /auth-url: "not a url" is not a URL/);
   assert.match(problems(base({ mode: 'deploy' })), /mode: must be "register"/);
+  assert.match(problems(base({ 'model-name': 'team/churn' })), /model-name: must not contain "\/" or ":"/);
 });
 
 test('an empty api-key is fine only when key validation is off', () => {

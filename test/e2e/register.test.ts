@@ -1,0 +1,367 @@
+// End to end, against a real `mlflow server` from PyPI: the built dist/index.js registers a
+// scikit-learn model the way the runner runs it, and MLflow's own Python client reads the
+// version back, byte for byte, loads it and predicts.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startFakeAuth, type FakeAuth } from '../support/fake-auth.ts';
+import { startFrontProxy, type FrontProxy } from '../support/front-proxy.ts';
+import { startMlflowServer, type MlflowServer } from '../support/mlflow-server.ts';
+import { SUPPORT_DIR } from '../support/paths.ts';
+import { pythonJson } from '../support/python.ts';
+import { registryState } from '../support/registry-state.ts';
+import { GITHUB_ENV, runAction, type ActionRun } from '../support/run-action.ts';
+
+// Obviously fake keys, shaped nothing like real ones.
+const KEY = 'fake-key-platform-rw-7f3a9c51e2';
+const READ_ONLY_KEY = 'fake-key-platform-ro-1b2c3d4e5f';
+const OTHER_SERVICE_KEY = 'fake-key-ml-platform-5d6e7f8a9b';
+const UNKNOWN_KEY = 'fake-key-unknown-000000000000';
+const ALL_KEYS = [KEY, READ_ONLY_KEY, OTHER_SERVICE_KEY, UNKNOWN_KEY];
+const HEAD_SHA = 'feedfacefeedfacefeedfacefeedfacefeedface';
+
+interface Readback {
+  files_identical: boolean;
+  mismatches: unknown[];
+  predictions_match: boolean;
+  load_error: string | null;
+  aliases: Record<string, string | null>;
+  version: { status: string; source: string; run_id: string; tags: Record<string, string>; description: string | null };
+  run: { status: string; tags: Record<string, string> } | null;
+}
+
+let mlflow: MlflowServer;
+let auth: FakeAuth;
+let proxy: FrontProxy;
+let work: string;
+let modelDir: string;
+let expectedPath: string;
+
+before(async () => {
+  work = mkdtempSync(path.join(tmpdir(), 'e2e-register-'));
+  const [server, made] = await Promise.all([
+    startMlflowServer(),
+    pythonJson<{ model_dir: string; expected: string }>(path.join(SUPPORT_DIR, 'make_model.py'), [path.join(work, 'model')]),
+  ]);
+  mlflow = server;
+  modelDir = made.model_dir;
+  expectedPath = made.expected;
+  auth = await startFakeAuth({
+    [KEY]: { service_id: 'platform', scopes: ['read', 'write'] },
+    [READ_ONLY_KEY]: { service_id: 'platform', scopes: ['read'] },
+    [OTHER_SERVICE_KEY]: { service_id: 'ml-platform', scopes: ['read', 'write'] },
+  });
+  proxy = await startFrontProxy({ upstream: mlflow.url, validKeys: [KEY, READ_ONLY_KEY, OTHER_SERVICE_KEY] });
+});
+
+after(async () => {
+  await Promise.allSettled([proxy?.stop(), auth?.stop()]);
+  await mlflow?.stop();
+});
+
+const hokusaiInputs = (over: Record<string, string> = {}) => ({
+  'api-key': KEY,
+  'tracking-uri': proxy.trackingUri,
+  'auth-url': auth.url,
+  'model-path': modelDir,
+  ...over,
+});
+
+/** The digest as the issue defines it, computed here independently of src/. */
+function expectedDigest(dir: string): string {
+  const lines: string[] = [];
+  const walk = (d: string, rel: string) => {
+    for (const name of readdirSync(d)) {
+      const abs = path.join(d, name);
+      const r = rel ? `${rel}/${name}` : name;
+      if (statSync(abs).isDirectory()) walk(abs, r);
+      else lines.push(`${createHash('sha256').update(readFileSync(abs)).digest('hex')}  ${statSync(abs).size}  ${r}`);
+    }
+  };
+  walk(dir, '');
+  lines.sort((a, b) => {
+    const pa = a.split('  ')[2]!;
+    const pb = b.split('  ')[2]!;
+    return pa < pb ? -1 : pa > pb ? 1 : 0;
+  });
+  return `sha256:${createHash('sha256')
+    .update(lines.map((l) => `${l}\n`).join(''))
+    .digest('hex')}`;
+}
+
+function assertNoKey(r: ActionRun): void {
+  for (const key of ALL_KEYS) {
+    assert.ok(!r.visibleStdout.includes(key), 'key in stdout');
+    assert.ok(!r.stderr.includes(key), 'key in stderr');
+    assert.ok(!r.summary.includes(key), 'key in the summary');
+    assert.ok(!JSON.stringify(r.outputs).includes(key), 'key in the outputs');
+  }
+}
+
+async function readback(
+  trackingUri: string,
+  name: string,
+  version: string,
+  aliases: string[],
+  token?: string,
+  original = modelDir,
+): Promise<Readback> {
+  const args = ['--tracking-uri', trackingUri, '--name', name, '--version', version, '--original', original, '--expected', expectedPath];
+  for (const a of aliases) args.push('--alias', a);
+  return pythonJson<Readback>(path.join(SUPPORT_DIR, 'readback.py'), args, {
+    env: token ? { MLFLOW_TRACKING_TOKEN: token } : {},
+    timeoutMs: 180_000,
+  });
+}
+
+describe('register mode against a real MLflow server', () => {
+  test('through a Hokusai-style proxy on a pull request: validated key, uploaded, registered, aliased, read back by MLflow', async () => {
+    const r = await runAction(
+      hokusaiInputs({
+        'model-name': 'churn-classifier',
+        description: 'Iris classifier for the e2e test',
+        tags: 'team=search\ndataset=iris',
+        aliases: 'staging, candidate',
+      }),
+      {
+        eventName: 'pull_request',
+        event: { pull_request: { number: 17, head: { sha: HEAD_SHA, ref: 'feature/x' } } },
+        env: { GITHUB_REF: 'refs/pull/17/merge' },
+      },
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assertNoKey(r);
+
+    // The key was validated for "platform", with the key as Bearer.
+    assert.equal(auth.requests.length >= 1, true);
+    const validation = auth.requests.at(-1)!;
+    assert.equal(validation.path, '/api/v1/keys/validate');
+    assert.equal(validation.authorization, `Bearer ${KEY}`);
+    assert.deepEqual(validation.body, { service_id: 'platform' });
+
+    // Every registry request, artifact uploads included, carried the key, and uploads went through the artifact proxy.
+    const mine = proxy.requests.filter((q) => q.authorization === `Bearer ${KEY}`);
+    assert.equal(mine.length, proxy.requests.length);
+    const puts = proxy.requests.filter((q) => q.method === 'PUT');
+    assert.equal(
+      puts.length,
+      readdirSync(modelDir, { recursive: true }).filter((f) => statSync(path.join(modelDir, String(f))).isFile()).length,
+    );
+    for (const put of puts)
+      assert.match(put.path, /^\/api\/mlflow\/api\/2\.0\/mlflow-artifacts\/artifacts\/\d+\/[0-9a-f]{32}\/artifacts\/model\//);
+    // The only refusal is the lookup of the not-yet-existing experiment.
+    assert.deepEqual(
+      proxy.requests.filter((q) => q.status >= 300).map((q) => `${q.status} ${q.path.split('?')[0]}`),
+      ['404 /api/mlflow/api/2.0/mlflow/experiments/get-by-name'],
+    );
+
+    // Outputs.
+    const o = r.outputs;
+    assert.equal(o['model-name'], 'churn-classifier');
+    assert.equal(o['model-version'], '1');
+    assert.equal(o['model-uri'], 'models:/churn-classifier/1');
+    assert.match(o['run-id'] ?? '', /^[0-9a-f]{32}$/);
+    assert.match(o['experiment-id'] ?? '', /^\d+$/);
+    assert.equal(o.source, `mlflow-artifacts:/${o['experiment-id']}/${o['run-id']}/artifacts/model`);
+    assert.equal(o['version-url'], `${proxy.url}/mlflow/#/models/churn-classifier/versions/1`);
+    assert.equal(o.digest, expectedDigest(modelDir));
+
+    // The summary a person reads.
+    assert.match(r.summary, /## ✅ Registered <code>churn-classifier<\/code> version 1/);
+    assert.match(r.summary, /<a href="[^"]+\/mlflow\/#\/models\/churn-classifier\/versions\/1">version 1<\/a>/);
+    assert.match(r.summary, /<code>staging<\/code> <code>candidate<\/code>/);
+    assert.match(r.summary, /\| Files \| \d+ files, [\d.]+ KiB \|/);
+    assert.match(r.summary, /\| Duration \| /);
+
+    // MLflow's own client: byte-identical files, same predictions, aliases, lineage.
+    const back = await readback(proxy.trackingUri, 'churn-classifier', '1', ['staging', 'candidate'], KEY);
+    assert.deepEqual(back.mismatches, []);
+    assert.equal(back.files_identical, true);
+    assert.equal(back.load_error, null);
+    assert.equal(back.predictions_match, true);
+    assert.deepEqual(back.aliases, { staging: '1', candidate: '1' });
+    assert.equal(back.version.status, 'READY');
+    assert.equal(back.version.run_id, o['run-id']);
+    assert.equal(back.version.source, o.source);
+    assert.equal(back.version.description, 'Iris classifier for the e2e test');
+    assert.equal(back.version.tags.git_sha, HEAD_SHA, 'the PR head, not the merge commit');
+    assert.equal(back.version.tags.model_digest, o.digest);
+    assert.equal(back.version.tags.github_pr_number, '17');
+    assert.equal(back.version.tags.team, 'search');
+    assert.equal(back.version.tags.github_run_url, 'https://github.com/acme/churn-model/actions/runs/4242/attempts/1');
+    assert.equal(back.run?.status, 'FINISHED');
+    assert.equal(back.run?.tags.git_sha, HEAD_SHA);
+    assert.equal(back.run?.tags['mlflow.source.git.commit'], HEAD_SHA);
+    assert.equal(back.run?.tags.git_ref, 'refs/pull/17/merge');
+    assert.equal(back.run?.tags.github_workflow, GITHUB_ENV.GITHUB_WORKFLOW);
+    assert.equal(back.run?.tags.github_actor, 'octocat');
+    assert.equal(back.run?.tags.github_event_name, 'pull_request');
+    assert.equal(back.run?.tags.dataset, 'iris');
+
+    const state = await registryState(mlflow.url);
+    assert.equal(state.experiments.find((e) => e.experiment_id === o['experiment-id'])?.name, 'acme/churn-model');
+  });
+
+  test('a plain MLflow server without key validation; nested, empty and linked files; a second registration moves the alias', async () => {
+    // The model plus what real model directories hold: subdirectories, an empty file, a
+    // name with spaces, a binary blob, and a symlink to a file inside the directory.
+    const rich = path.join(work, 'rich-model');
+    cpSync(modelDir, rich, { recursive: true });
+    mkdirSync(path.join(rich, 'extras', 'nested'), { recursive: true });
+    writeFileSync(path.join(rich, 'extras', 'empty.txt'), '');
+    writeFileSync(path.join(rich, 'extras', 'nested', 'weights with space.bin'), randomBytes(300 * 1024));
+    symlinkSync(path.join(rich, 'MLmodel'), path.join(rich, 'extras', 'MLmodel-link'));
+
+    const inputs = {
+      'tracking-uri': mlflow.url,
+      'auth-url': '',
+      'model-path': rich,
+      'model-name': 'plain-model',
+      'experiment-name': 'plain',
+      aliases: 'champion',
+    };
+    const first = await runAction(inputs);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.equal(first.outputs['model-version'], '1');
+    assert.match(first.stdout, /Key validation is off/);
+    const second = await runAction(inputs, { env: { GITHUB_SHA: '1111111111111111111111111111111111111111' } });
+    assert.equal(second.code, 0, second.stdout + second.stderr);
+    assert.equal(second.outputs['model-version'], '2');
+    assert.equal(second.outputs['version-url'], `${mlflow.url}/#/models/plain-model/versions/2`);
+    assert.equal(second.outputs.digest, first.outputs.digest, 'same files, same digest');
+
+    const back = await readback(mlflow.url, 'plain-model', '2', ['champion'], undefined, rich);
+    assert.deepEqual(back.mismatches, []);
+    assert.equal(back.files_identical, true);
+    assert.equal(back.predictions_match, true);
+    assert.deepEqual(back.aliases, { champion: '2' });
+    assert.equal(back.version.tags.git_sha, '1111111111111111111111111111111111111111');
+
+    const state = await registryState(mlflow.url);
+    const runs = state.runs.filter((x) => x.run_id === first.outputs['run-id'] || x.run_id === second.outputs['run-id']);
+    assert.deepEqual(
+      runs.map((x) => x.status),
+      ['FINISHED', 'FINISHED'],
+    );
+  });
+
+  test('artifact route not served (the July 2025 registry): named as such, the run ends FAILED, nothing registered', async () => {
+    const broken = await startFrontProxy({ upstream: mlflow.url, validKeys: [KEY], routeArtifacts: false });
+    try {
+      const beforeState = await registryState(mlflow.url);
+      const r = await runAction(hokusaiInputs({ 'tracking-uri': broken.trackingUri, 'model-name': 'july-2025' }));
+      assert.equal(r.code, 1, r.stdout);
+      const message = (r.stdout.split('\n').find((l) => l.startsWith('::error::')) ?? '').replace(/%0A/g, '\n');
+      assert.match(message, /Upload model failed: HTTP 404/);
+      assert.match(
+        message,
+        /request: PUT \/api\/mlflow\/api\/2\.0\/mlflow-artifacts\/artifacts\/\d+\/[0-9a-f]{32}\/artifacts\/model\/\S+ → HTTP 404/,
+      );
+      assert.match(message, /artifact proxy route \(\/api\/2\.0\/mlflow-artifacts\/\*\) is not served/);
+      assert.match(r.summary, /## ❌ Model registration failed: Upload model/);
+      assertNoKey(r);
+
+      const afterState = await registryState(mlflow.url);
+      assert.equal(afterState.versions.length, beforeState.versions.length);
+      assert.equal(afterState.registeredModels.length, beforeState.registeredModels.length);
+      const newRuns = afterState.runs.filter((x) => !beforeState.runs.some((b) => b.run_id === x.run_id));
+      assert.equal(newRuns.length, 1);
+      assert.equal(newRuns[0]!.status, 'FAILED');
+      assert.match(newRuns[0]!.tags.failure_reason ?? '', /^Upload model: HTTP 404/);
+    } finally {
+      await broken.stop();
+    }
+  });
+});
+
+describe('bad input: a clear message, a non-zero exit, nothing registered, no run left RUNNING, no key printed', () => {
+  const badDir = (files: Record<string, string>) => {
+    const dir = mkdtempSync(path.join(work, 'bad-'));
+    for (const [rel, content] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+      writeFileSync(path.join(dir, rel), content);
+    }
+    return dir;
+  };
+
+  const cases: Array<{ name: string; inputs: () => Record<string, string>; expect: RegExp[] }> = [
+    {
+      name: 'missing model-path',
+      inputs: () => hokusaiInputs({ 'model-path': '', 'model-name': 'bad-1' }),
+      expect: [/model-path: is required/],
+    },
+    {
+      name: 'a file instead of a directory',
+      inputs: () => hokusaiInputs({ 'model-path': path.join(modelDir, 'MLmodel'), 'model-name': 'bad-2' }),
+      expect: [/Validate model directory failed: .* is a file, not a directory/, /Point model-path at the directory/],
+    },
+    {
+      name: 'no MLmodel',
+      inputs: () => hokusaiInputs({ 'model-path': badDir({ 'model.pkl': 'x' }), 'model-name': 'bad-3' }),
+      expect: [/no MLmodel file at the root/, /save_model/],
+    },
+    {
+      name: 'an MLmodel that is not YAML',
+      inputs: () => hokusaiInputs({ 'model-path': badDir({ MLmodel: 'flavors: [oops\n' }), 'model-name': 'bad-4' }),
+      expect: [/MLmodel is not valid YAML/],
+    },
+    {
+      name: 'an MLmodel without flavors',
+      inputs: () => hokusaiInputs({ 'model-path': badDir({ MLmodel: 'artifact_path: model\nflavors: {}\n' }), 'model-name': 'bad-5' }),
+      expect: [/MLmodel has no flavors/],
+    },
+    {
+      name: 'an empty api-key',
+      inputs: () => hokusaiInputs({ 'api-key': '', 'model-name': 'bad-6' }),
+      expect: [/api-key: is empty/, /secrets\.HOKUSAI_API_KEY/],
+    },
+    {
+      name: 'an invalid tracking-uri',
+      inputs: () => hokusaiInputs({ 'tracking-uri': 'registry.hokus.ai/api/mlflow', 'model-name': 'bad-7' }),
+      expect: [/tracking-uri: "registry\.hokus\.ai\/api\/mlflow" is not a URL/],
+    },
+    {
+      name: 'an invalid key (401)',
+      inputs: () => hokusaiInputs({ 'api-key': UNKNOWN_KEY, 'model-name': 'bad-8' }),
+      expect: [/Validate API key failed: HTTP 401/, /request: POST \/api\/v1\/keys\/validate → HTTP 401/, /invalid, expired or revoked/],
+    },
+    {
+      name: 'a key issued for another service',
+      inputs: () => hokusaiInputs({ 'api-key': OTHER_SERVICE_KEY, 'model-name': 'bad-9' }),
+      expect: [/Validate API key failed: HTTP 401/, /Key not authorized for this service/, /issued for another service/, /"platform"/],
+    },
+    {
+      name: 'a read-only key',
+      inputs: () => hokusaiInputs({ 'api-key': READ_ONLY_KEY, 'model-name': 'bad-10' }),
+      expect: [/the key has no write scope \(its scopes: read\)/],
+    },
+  ];
+
+  for (const c of cases) {
+    test(c.name, async () => {
+      const beforeState = await registryState(mlflow.url);
+      const r = await runAction(c.inputs());
+      assert.equal(r.code, 1, r.stdout);
+      const error = r.stdout.split('\n').find((l) => l.startsWith('::error::')) ?? '';
+      const message = error.replace(/%0A/g, '\n');
+      for (const re of c.expect) assert.match(message, re);
+      assert.match(r.summary, /## ❌ Model registration failed/);
+      assertNoKey(r);
+      for (const name of ['model-version', 'model-uri', 'run-id'])
+        assert.equal(r.outputs[name], undefined, `output ${name} set on failure`);
+
+      const afterState = await registryState(mlflow.url);
+      assert.equal(afterState.versions.length, beforeState.versions.length, 'a version was registered');
+      assert.equal(afterState.runs.length, beforeState.runs.length, 'a run was created');
+      assert.equal(afterState.registeredModels.length, beforeState.registeredModels.length, 'a registered model was created');
+      assert.deepEqual(
+        afterState.runs.filter((x) => x.status === 'RUNNING'),
+        [],
+      );
+    });
+  }
+});

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { checkMlmodel, scanModelDir } from '../../src/model-dir.ts';
+
+const MLMODEL = 'flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n';
+
+function modelDir(files: Record<string, string> = { MLmodel: MLMODEL }): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'model-'));
+  for (const [rel, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    writeFileSync(path.join(dir, rel), content);
+  }
+  return dir;
+}
+
+test('lists every regular file with relative paths, sorted, and the flavors', async () => {
+  const dir = modelDir({ MLmodel: MLMODEL, 'b.txt': 'bb', 'a/z.bin': 'z' });
+  const scanned = await scanModelDir(dir);
+  assert.deepEqual(
+    scanned.files.map((f) => [f.relPath, f.size]),
+    [
+      ['MLmodel', MLMODEL.length],
+      ['a/z.bin', 1],
+      ['b.txt', 2],
+    ],
+  );
+  assert.equal(scanned.totalBytes, MLMODEL.length + 3);
+  assert.deepEqual(scanned.flavors, ['python_function']);
+});
+
+test('symlinks inside the directory are followed; those leading outside are refused', async () => {
+  const dir = modelDir({ MLmodel: MLMODEL, 'real.bin': 'data' });
+  symlinkSync(path.join(dir, 'real.bin'), path.join(dir, 'link.bin'));
+  const scanned = await scanModelDir(dir);
+  assert.deepEqual(
+    scanned.files.map((f) => f.relPath),
+    ['MLmodel', 'link.bin', 'real.bin'],
+  );
+  const outside = modelDir({ 'secret.txt': 'x' });
+  symlinkSync(path.join(outside, 'secret.txt'), path.join(dir, 'leak.txt'));
+  await assert.rejects(scanModelDir(dir), /leak\.txt: a symlink that points outside the model directory/);
+});
+
+test('names the server would mangle and special files are refused up front, all listed at once', async () => {
+  const dir = modelDir({ MLmodel: MLMODEL, '100%.txt': '', 'a#b': '' });
+  execFileSync('mkfifo', [path.join(dir, 'pipe')]);
+  await assert.rejects(scanModelDir(dir), (e: Error) => {
+    assert.match(e.message, /3 files that cannot be uploaded/);
+    assert.match(e.message, /100%\.txt: the name contains %, # or \\/);
+    assert.match(e.message, /a#b:/);
+    assert.match(e.message, /pipe: a FIFO, not a regular file/);
+    return true;
+  });
+});
+
+test('missing directory, a file, and a directory without MLmodel each get their own message', async () => {
+  await assert.rejects(scanModelDir('/nonexistent/model'), /does not exist/);
+  const dir = modelDir();
+  await assert.rejects(scanModelDir(path.join(dir, 'MLmodel')), /is a file, not a directory/);
+  await assert.rejects(scanModelDir(modelDir({ 'model.pkl': 'x' })), /no MLmodel file at the root/);
+});
+
+test('MLmodel must be a YAML mapping with a non-empty flavors mapping', () => {
+  assert.deepEqual(checkMlmodel(MLMODEL), ['python_function']);
+  assert.throws(() => checkMlmodel('flavors: [unclosed'), /MLmodel is not valid YAML/);
+  assert.throws(() => checkMlmodel('- a\n- b\n'), /not a YAML mapping/);
+  assert.throws(() => checkMlmodel('artifact_path: model\n'), /no flavors/);
+  assert.throws(() => checkMlmodel('flavors: {}\n'), /no flavors/);
+});

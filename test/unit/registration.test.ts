@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MockAgent } from 'undici';
+import { HttpClient } from '../../src/http.ts';
+import { MlflowClient } from '../../src/mlflow.ts';
+import { awaitReady, POLL_INTERVAL_MS } from '../../src/registration.ts';
+import { compareUpload } from '../../src/upload.ts';
+
+function fakeClock() {
+  let t = 0;
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    now: () => t,
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+      t += ms;
+    },
+  };
+}
+
+function clientReturning(statuses: string[]) {
+  const agent = new MockAgent();
+  agent.disableNetConnect();
+  const pool = agent.get('http://mlflow.test');
+  for (const status of statuses) {
+    pool.intercept({ path: (p) => p.startsWith('/api/2.0/mlflow/model-versions/get?'), method: 'GET' }).reply(200, {
+      model_version: { name: 'm', version: '1', status, status_message: status === 'FAILED_REGISTRATION' ? 'copy failed' : '' },
+    });
+  }
+  const http = new HttpClient({ dispatcher: agent, secrets: [], timeoutMs: 1000, userAgent: 't' });
+  return new MlflowClient(http, new URL('http://mlflow.test'), undefined);
+}
+
+test('a version created READY needs no polling', async () => {
+  const clock = fakeClock();
+  const v = await awaitReady(clientReturning([]), clock, { name: 'm', version: '1', status: 'READY' }, 300);
+  assert.equal(v.status, 'READY');
+  assert.deepEqual(clock.sleeps, []);
+});
+
+test('PENDING_REGISTRATION is polled every 3 s until READY', async () => {
+  const clock = fakeClock();
+  const v = await awaitReady(
+    clientReturning(['PENDING_REGISTRATION', 'READY']),
+    clock,
+    { name: 'm', version: '1', status: 'PENDING_REGISTRATION' },
+    300,
+  );
+  assert.equal(v.status, 'READY');
+  assert.deepEqual(clock.sleeps, [POLL_INTERVAL_MS, POLL_INTERVAL_MS]);
+});
+
+test('FAILED_REGISTRATION fails with the status message', async () => {
+  await assert.rejects(
+    awaitReady(clientReturning(['FAILED_REGISTRATION']), fakeClock(), { name: 'm', version: '1', status: 'PENDING_REGISTRATION' }, 300),
+    /ended as FAILED_REGISTRATION: copy failed/,
+  );
+});
+
+test('await-timeout bounds the wait', async () => {
+  const clock = fakeClock();
+  await assert.rejects(
+    awaitReady(
+      clientReturning(Array(10).fill('PENDING_REGISTRATION')),
+      clock,
+      { name: 'm', version: '1', status: 'PENDING_REGISTRATION' },
+      7,
+    ),
+    /still PENDING_REGISTRATION after 7 s/,
+  );
+  assert.equal(clock.now(), 7000);
+});
+
+test('upload verification finds missing and short files', () => {
+  const files = [
+    { relPath: 'MLmodel', absPath: '/x/MLmodel', size: 10 },
+    { relPath: 'data/model.pkl', absPath: '/x/data/model.pkl', size: 2000 },
+    { relPath: 'conda.yaml', absPath: '/x/conda.yaml', size: 5 },
+  ];
+  const listed = [
+    { path: 'model/MLmodel', file_size: 10 },
+    { path: 'model/data/model.pkl', file_size: 0 },
+  ];
+  assert.deepEqual(compareUpload(files, 'model', listed), [
+    'data/model.pkl: 0 bytes on the server, 2000 bytes here',
+    'conda.yaml: missing on the server',
+  ]);
+  assert.deepEqual(compareUpload(files.slice(0, 1), 'model', [{ path: 'model/MLmodel', file_size: '10' }]), []);
+  // MLflow lists an empty file without file_size.
+  assert.deepEqual(compareUpload([{ relPath: 'empty', absPath: '/x/empty', size: 0 }], 'model', [{ path: 'model/empty' }]), []);
+});
