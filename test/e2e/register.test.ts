@@ -119,6 +119,10 @@ async function readback(
 }
 
 describe('register mode against a real MLflow server', () => {
+  test('the tests run the bundle on Node 24, as GitHub runs node24 actions', () => {
+    assert.match(process.versions.node, /^24\./);
+  });
+
   test('through a Hokusai-style proxy on a pull request: validated key, uploaded, registered, aliased, read back by MLflow', async () => {
     const r = await runAction(
       hokusaiInputs({

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Agent, MockAgent } from 'undici';
+import { ActionError } from '../../src/errors.ts';
+import { HttpClient, parseErrorBody } from '../../src/http.ts';
+import { freePort } from '../support/ports.ts';
+
+const KEY = 'fake-unit-key-abcdef';
+
+function client(reply: (agent: MockAgent) => void): HttpClient {
+  const agent = new MockAgent();
+  agent.disableNetConnect();
+  reply(agent);
+  return new HttpClient({ dispatcher: agent, secrets: [KEY], timeoutMs: 1000, userAgent: 't' });
+}
+
+async function failure(p: Promise<unknown>): Promise<ActionError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof ActionError, String(e));
+    return e;
+  }
+  assert.fail('expected a failure');
+}
+
+test('a redirect is never followed, and the message names where it pointed', async () => {
+  const http = client((a) =>
+    a
+      .get('https://registry.test')
+      .intercept({ path: '/api/mlflow/api/2.0/mlflow/experiments/search', method: 'GET' })
+      .reply(302, '', { headers: { location: 'https://login.example.com/sso?next=x' } }),
+  );
+  const err = await failure(
+    http.send({
+      step: 'S',
+      method: 'GET',
+      url: new URL('https://registry.test/api/mlflow/api/2.0/mlflow/experiments/search'),
+      bearer: KEY,
+    }),
+  );
+  assert.equal(err.status, 302);
+  assert.equal(err.path, '/api/mlflow/api/2.0/mlflow/experiments/search');
+  assert.match(err.message, /redirect \(HTTP 302\) to https:\/\/login\.example\.com\/sso/);
+  assert.doesNotMatch(err.message, /next=x/);
+});
+
+test('a refused connection is named with the host', async () => {
+  const port = await freePort();
+  const http = new HttpClient({ dispatcher: new Agent(), secrets: [], timeoutMs: 2000, userAgent: 't' });
+  const err = await failure(http.send({ step: 'S', method: 'GET', url: new URL(`http://127.0.0.1:${port}/x`) }));
+  assert.match(err.message, new RegExp(`connection refused by 127\\.0\\.0\\.1:${port}`));
+  assert.equal(err.status, undefined);
+});
+
+test('a 2xx body that is not JSON means the URL is not an MLflow API', async () => {
+  const http = client((a) => a.get('https://x.test').intercept({ path: '/p' }).reply(200, '<html>portal</html>'));
+  const err = await failure(http.send({ step: 'S', method: 'GET', url: new URL('https://x.test/p') }));
+  assert.match(err.message, /not JSON/);
+});
+
+test('server words: MLflow JSON, FastAPI JSON, HTML and text; the key is redacted', () => {
+  assert.deepEqual(parseErrorBody('{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"nope"}', 'application/json', []), {
+    code: 'RESOURCE_DOES_NOT_EXIST',
+    message: 'nope',
+  });
+  assert.deepEqual(
+    parseErrorBody('{"detail":"Admin access required for the model registry","error":"REGISTRY_ADMIN_REQUIRED"}', 'application/json', []),
+    {
+      code: 'REGISTRY_ADMIN_REQUIRED',
+      message: 'Admin access required for the model registry',
+    },
+  );
+  assert.deepEqual(parseErrorBody('<html><head><style>x{}</style></head><body><h1>404 Not Found</h1></body></html>', 'text/html', []), {
+    message: '404 Not Found',
+  });
+  assert.deepEqual(parseErrorBody(`bad key ${KEY} echoed`, 'text/plain', [KEY]), { message: 'bad key *** echoed' });
+  assert.equal(parseErrorBody('x'.repeat(1000), 'text/plain', []).message?.length, 301);
+});
