@@ -28,6 +28,7 @@ try {
     aliases: 'staging',
   };
   rule('Running dist/index.js with these inputs');
+  console.log('(as the runner would; GITHUB_* variables simulate a push to acme/churn-model)');
   for (const [k, v] of Object.entries(inputs)) console.log(`  ${k}: ${JSON.stringify(v)}`);
 
   const r = await runAction(inputs);

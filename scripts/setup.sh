@@ -9,7 +9,7 @@ stamp() { sha256sum "$1" | cut -d' ' -f1; }
 
 if [ ! -x node_modules/.bin/node ] || [ "$(cat node_modules/.setup-stamp 2>/dev/null)" != "$(stamp package-lock.json)" ]; then
   echo "setup: installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund
+  npm ci --no-audit --no-fund --loglevel=error
   stamp package-lock.json > node_modules/.setup-stamp
 fi
 
