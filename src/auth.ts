@@ -45,7 +45,7 @@ export async function validateKey(http: HttpClient, authUrl: URL, key: string, s
     method: 'POST',
     url,
     json: { service_id: serviceId },
-    bearer: key,
+    authorization: `Bearer ${key}`,
     hintFor: (status, body) => {
       if (status === 401 && /service/i.test(`${body.message ?? ''}`))
         return `The key was issued for another service. Keys must be issued for "${serviceId}"${serviceId === 'platform' ? ' (old "ml-platform" keys were replaced by "platform" keys)' : ''}. ${NEW_KEY}`;

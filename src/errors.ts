@@ -14,6 +14,8 @@ export interface FailureDetails {
   serverMessage?: string;
   /** Machine-readable code such as MLflow's error_code, when the server gave one. */
   code?: string;
+  /** The job summary already shows this failure (verify mode's checks table). */
+  reported?: boolean;
   cause?: unknown;
 }
 
@@ -25,6 +27,7 @@ export class ActionError extends Error {
   readonly status: number | undefined;
   readonly serverMessage: string | undefined;
   readonly code: string | undefined;
+  readonly reported: boolean;
 
   constructor(message: string, details: FailureDetails) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -36,6 +39,7 @@ export class ActionError extends Error {
     this.status = details.status;
     this.serverMessage = details.serverMessage;
     this.code = details.code;
+    this.reported = details.reported ?? false;
   }
 
   /** A copy with another step name, for errors raised by shared code. */

@@ -15,8 +15,8 @@ export interface HttpRequest {
   /** Raw body for uploads; needs contentLength (MLflow stores an empty file without it). */
   body?: Readable;
   contentLength?: number;
-  /** Sent as `Authorization: Bearer` when set. */
-  bearer?: string;
+  /** The Authorization header value (Bearer key or Basic credentials), when set. */
+  authorization?: string;
   /** Statuses that are not failures for this call (besides 2xx), e.g. 400 on "already exists". */
   accept?: (status: number, body: ErrorBody) => boolean;
   /** Hint for a failure this request is known to produce, chosen by the caller. */
@@ -62,7 +62,7 @@ export class HttpClient {
       'user-agent': this.opts.userAgent,
       accept: 'application/json',
     };
-    if (req.bearer) headers.authorization = `Bearer ${req.bearer}`;
+    if (req.authorization) headers.authorization = req.authorization;
     let body: string | Readable | undefined;
     if (req.json !== undefined) {
       body = JSON.stringify(req.json);
@@ -118,12 +118,14 @@ export class HttpClient {
       return { status: res.statusCode, data: {} as T, error };
     }
     const serverMessage = describeErrorBody(error);
-    throw new ActionError(`HTTP ${res.statusCode}${error.code ? ` ${error.code}` : ''}`, {
+    const retryAfter = res.statusCode === 429 || res.statusCode === 503 ? headerValue(res.headers['retry-after']) : undefined;
+    const wait = retryAfter ? `; the server asks to retry after ${/^\d+$/.test(retryAfter) ? `${retryAfter} s` : retryAfter}` : '';
+    throw new ActionError(`HTTP ${res.statusCode}${error.code ? ` ${error.code}` : ''}${wait}`, {
       ...where,
       status: res.statusCode,
       code: error.code,
       serverMessage,
-      hint: req.hintFor?.(res.statusCode, error) ?? genericHint(res.statusCode),
+      hint: req.hintFor?.(res.statusCode, error) ?? genericHint(res.statusCode, retryAfter),
     });
   }
 }
@@ -177,14 +179,17 @@ function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function genericHint(status: number): string {
+function genericHint(status: number, retryAfter: string | undefined): string {
   if (status === 401) return 'The server did not accept the credentials. Check that the api-key secret is set and current.';
   if (status === 403) return 'The key is valid but not allowed to do this. Ask the registry administrators for the needed permission.';
   if (status === 404)
     return 'The path does not exist on this server. Check that tracking-uri includes the full path prefix of the MLflow API.';
   if (status === 413)
     return 'The request was too large for the server or a proxy in front of it. Raise the proxy body limit or make the model smaller.';
-  if (status === 429) return 'The server is rate-limiting requests. Wait and re-run the job.';
+  if (status === 429)
+    return `The server is rate-limiting this key${retryAfter ? ` and asks to wait ${/^\d+$/.test(retryAfter) ? `${retryAfter} s` : `until ${retryAfter}`}` : ''}. Re-run the job later; if it keeps happening, ask for a higher rate limit for the key.`;
+  if (status === 502 || status === 504)
+    return 'A gateway in front of MLflow could not get an answer from it. Re-run the job; if it keeps failing, the registry operators must check the MLflow server.';
   if (status >= 500) return 'The server failed. Re-run the job; if it keeps failing, check the server logs.';
   return 'Check the inputs named above and the server message.';
 }

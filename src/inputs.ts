@@ -6,7 +6,11 @@ import { ActionError } from './errors.ts';
 
 export const INPUT_NAMES = [
   'mode',
+  'dry-run',
+  'require-key',
   'api-key',
+  'tracking-username',
+  'tracking-password',
   'tracking-uri',
   'auth-url',
   'service-id',
@@ -18,6 +22,7 @@ export const INPUT_NAMES = [
   'tags',
   'aliases',
   'await-timeout',
+  'request-timeout',
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 export type RawInputs = Record<InputName, string>;
@@ -25,17 +30,26 @@ export type RawInputs = Record<InputName, string>;
 export const DEFAULT_TRACKING_URI = 'https://registry.hokus.ai/api/mlflow';
 export const DEFAULT_AUTH_URL = 'https://auth.hokus.ai';
 
+export type Mode = 'register' | 'verify';
+
 export interface Config {
-  mode: 'register';
-  /** Undefined only when key validation is off and no key was given. */
+  mode: Mode;
+  /** register mode: plan and check everything, write nothing. */
+  dryRun: boolean;
+  /** verify mode: a missing key fails instead of skipping the key checks. */
+  requireKey: boolean;
+  /** Undefined when no key was given (verify mode, or key validation off). */
   apiKey: string | undefined;
+  /** HTTP basic credentials for a plain MLflow server with auth; they take precedence over the key, as in MLflow's client. */
+  trackingCredentials: { username: string; password: string } | undefined;
   /** Tracking URI without a trailing slash; REST paths are appended below it. */
   trackingUri: URL;
   /** Undefined means: do not validate the key (plain MLflow servers). */
   authUrl: URL | undefined;
   serviceId: string;
-  /** Absolute path of the model directory. */
+  /** Absolute path of the model directory ("" when not given, which only verify mode allows). */
   modelPath: string;
+  /** "" when not given, which only verify mode allows. */
   modelName: string;
   experimentName: string;
   artifactPath: string;
@@ -43,6 +57,7 @@ export interface Config {
   tags: ReadonlyArray<readonly [string, string]>;
   aliases: readonly string[];
   awaitTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
 }
 
 export interface InputContext {
@@ -84,20 +99,25 @@ function parseHttpUrl(value: string): URL | string {
   return u;
 }
 
+const BOOLEAN = ['true', 'True', 'TRUE', 'false', 'False', 'FALSE'] as const;
+// The YAML 1.2 core schema booleans, as core.getBooleanInput accepts them.
+const bool = z.enum(BOOLEAN, { message: 'must be true or false.' }).transform((v) => v.toLowerCase() === 'true');
+
 function schema(ctx: InputContext) {
   return z.object({
-    mode: z.enum(['register'], { message: 'must be "register" (verify and promote are not available yet).' }),
+    mode: z.enum(['register', 'verify'], { message: 'must be "register" or "verify".' }),
+    'dry-run': bool,
+    'require-key': bool,
     'api-key': z.string(),
+    'tracking-username': z.string(),
+    'tracking-password': z.string(),
     'tracking-uri': url('tracking-uri', 'MLflow tracking URI').pipe(z.instanceof(URL)),
     'auth-url': url('auth-url', 'Hokusai auth service URL (or an empty string to skip key validation)', true),
     'service-id': z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a service name such as "platform".'),
-    'model-path': z
-      .string()
-      .min(1, 'is required: set it to the directory that holds the model, with MLmodel at its root (e.g. model-path: ./model).')
-      .transform((p) => path.resolve(ctx.cwd, p)),
+    // Required in register mode only: checked in crossFieldIssues.
+    'model-path': z.string().transform((p) => (p === '' ? '' : path.resolve(ctx.cwd, p))),
     'model-name': z
       .string()
-      .min(1, 'is required: set it to the registered model name.')
       .max(256, 'is longer than 256 characters.')
       .refine((s) => !/[\u0000-\u001f]/.test(s), 'contains control characters.')
       // The MLflow registry refuses these names, but only after a run exists: refuse them first.
@@ -130,6 +150,11 @@ function schema(ctx: InputContext) {
       .regex(/^\d+$/, 'must be a whole number of seconds, e.g. 300.')
       .transform(Number)
       .pipe(z.number().max(86400, 'must be at most 86400 seconds.')),
+    'request-timeout': z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number of seconds, e.g. 120.')
+      .transform(Number)
+      .pipe(z.number().min(1, 'must be at least 1 second.').max(3600, 'must be at most 3600 seconds.')),
   });
 }
 
@@ -173,18 +198,44 @@ function parseAliases(text: string, ctx: z.RefinementCtx): string[] {
   return aliases;
 }
 
+/** Rules that depend on the mode or on another input. */
+function crossFieldIssues(raw: RawInputs): Array<{ input: string; message: string }> {
+  const issues: Array<{ input: string; message: string }> = [];
+  const register = raw.mode !== 'verify';
+  if (register && raw['model-path'] === '') {
+    issues.push({
+      input: 'model-path',
+      message: 'is required: set it to the directory that holds the model, with MLmodel at its root (e.g. model-path: ./model).',
+    });
+  }
+  if (register && raw['model-name'] === '')
+    issues.push({ input: 'model-name', message: 'is required: set it to the registered model name.' });
+  if (register && raw['auth-url'] !== '' && raw['api-key'] === '') {
+    issues.push({
+      input: 'api-key',
+      message:
+        'is empty. Pass the key from a secret (api-key: ${{ secrets.HOKUSAI_API_KEY }}). Secrets are not given to pull requests from forks: run such workflows in mode: verify, which skips the key checks. For a plain MLflow server without keys, set auth-url to an empty string.',
+    });
+  }
+  if ((raw['tracking-username'] === '') !== (raw['tracking-password'] === '')) {
+    const missing = raw['tracking-username'] === '' ? 'tracking-username' : 'tracking-password';
+    issues.push({
+      input: missing,
+      message: 'is empty: tracking-username and tracking-password go together (HTTP basic auth for MLflow servers that use it).',
+    });
+  }
+  if (raw.mode === 'verify' && /^true$/i.test(raw['dry-run'])) {
+    issues.push({ input: 'dry-run', message: 'applies to mode: register only; verify never writes anything.' });
+  }
+  return issues;
+}
+
 /** Parses the raw inputs. Throws one ActionError listing every problem. */
 export function parseInputs(raw: RawInputs, ctx: InputContext): Config {
   const result = schema(ctx).safeParse(raw);
   const issues = result.success ? [] : result.error.issues.map((i) => ({ input: String(i.path[0] ?? 'inputs'), message: i.message }));
   // Checked apart from zod, which skips cross-field refinements once any field fails.
-  if (raw['auth-url'] !== '' && raw['api-key'] === '') {
-    issues.push({
-      input: 'api-key',
-      message:
-        'is empty. Pass the key from a secret (api-key: ${{ secrets.HOKUSAI_API_KEY }}). Secrets are not given to pull requests from forks. For a plain MLflow server without keys, set auth-url to an empty string.',
-    });
-  }
+  issues.push(...crossFieldIssues(raw));
   if (!result.success || issues.length > 0) {
     const problems = issues.map((i) => `  - ${i.input}: ${i.message}`);
     const names = [...new Set(issues.map((i) => i.input))];
@@ -196,7 +247,10 @@ export function parseInputs(raw: RawInputs, ctx: InputContext): Config {
   const v = result.data;
   return {
     mode: v.mode,
+    dryRun: v['dry-run'],
+    requireKey: v['require-key'],
     apiKey: v['api-key'] === '' ? undefined : v['api-key'],
+    trackingCredentials: v['tracking-username'] ? { username: v['tracking-username'], password: v['tracking-password'] } : undefined,
     trackingUri: v['tracking-uri'],
     authUrl: v['auth-url'],
     serviceId: v['service-id'],
@@ -208,17 +262,21 @@ export function parseInputs(raw: RawInputs, ctx: InputContext): Config {
     tags: v.tags,
     aliases: v.aliases,
     awaitTimeoutSeconds: v['await-timeout'],
+    requestTimeoutSeconds: v['request-timeout'],
   };
 }
 
 /** Defaults, as in action.yml (a test keeps the two in step). The runner applies action.yml's; these cover runs outside it. */
 export const INPUT_DEFAULTS: Partial<RawInputs> = {
   mode: 'register',
+  'dry-run': 'false',
+  'require-key': 'false',
   'tracking-uri': DEFAULT_TRACKING_URI,
   'auth-url': DEFAULT_AUTH_URL,
   'service-id': 'platform',
   'artifact-path': 'model',
   'await-timeout': '300',
+  'request-timeout': '120',
 };
 
 /**

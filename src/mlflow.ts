@@ -93,15 +93,36 @@ const alreadyExists = (status: number, e: ErrorBody) =>
   (status === 400 || status === 409) && (e.code === 'RESOURCE_ALREADY_EXISTS' || e.code === 'ALREADY_EXISTS');
 const notFound = (status: number, e: ErrorBody) => status === 404 && e.code === 'RESOURCE_DOES_NOT_EXIST';
 
+/** How requests to the tracking server are authenticated, for headers and for hints. */
+export interface TrackingAuth {
+  kind: 'key' | 'basic' | 'none';
+  /** The Authorization header value. */
+  header: string | undefined;
+}
+
+export function trackingAuth(apiKey: string | undefined, credentials: { username: string; password: string } | undefined): TrackingAuth {
+  // Basic credentials win over the key, as in MLflow's own client.
+  if (credentials)
+    return { kind: 'basic', header: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` };
+  if (apiKey) return { kind: 'key', header: `Bearer ${apiKey}` };
+  return { kind: 'none', header: undefined };
+}
+
+export interface RegisteredModel {
+  name: string;
+  aliases?: Array<{ alias: string; version: string }>;
+  latest_versions?: ModelVersion[];
+}
+
 export class MlflowClient {
   private readonly http: HttpClient;
   readonly trackingUri: URL;
-  private readonly token: string | undefined;
+  private readonly auth: TrackingAuth;
 
-  constructor(http: HttpClient, trackingUri: URL, token: string | undefined) {
+  constructor(http: HttpClient, trackingUri: URL, auth: TrackingAuth) {
     this.http = http;
     this.trackingUri = trackingUri;
-    this.token = token;
+    this.auth = auth;
   }
 
   private async call<T>(
@@ -117,9 +138,55 @@ export class MlflowClient {
       method,
       url: apiUrl(this.trackingUri, `/api/2.0/mlflow/${restPath}`, query),
       json: method === 'POST' ? payload : undefined,
-      bearer: this.token,
-      hintFor: mlflowHint,
+      authorization: this.auth.header,
+      hintFor: (status, e) => trackingHint(status, e, this.auth.kind),
       ...extra,
+    });
+  }
+
+  async searchExperiments(step: string): Promise<number> {
+    const res = await this.call<{ experiments?: Experiment[] }>(step, 'GET', 'experiments/search', { max_results: 1 });
+    return res.data.experiments?.length ?? 0;
+  }
+
+  async searchRegisteredModels(step: string): Promise<number> {
+    const res = await this.call<{ registered_models?: RegisteredModel[] }>(step, 'GET', 'registered-models/search', { max_results: 1 });
+    return res.data.registered_models?.length ?? 0;
+  }
+
+  /** The registered model, or undefined when there is none of that name. */
+  async getRegisteredModel(step: string, name: string): Promise<RegisteredModel | undefined> {
+    const res = await this.call<{ registered_model: RegisteredModel }>(
+      step,
+      'GET',
+      'registered-models/get',
+      { name },
+      { accept: notFound },
+    );
+    return res.status === 200 ? res.data.registered_model : undefined;
+  }
+
+  async searchModelVersions(step: string, filter: string, maxResults: number, orderBy?: string): Promise<ModelVersion[]> {
+    const url = apiUrl(this.trackingUri, '/api/2.0/mlflow/model-versions/search', { filter, max_results: String(maxResults) });
+    if (orderBy) url.searchParams.append('order_by', orderBy);
+    const res = await this.http.send<{ model_versions?: ModelVersion[] }>({
+      step,
+      method: 'GET',
+      url,
+      authorization: this.auth.header,
+      hintFor: (status, e) => trackingHint(status, e, this.auth.kind),
+    });
+    return res.data.model_versions ?? [];
+  }
+
+  /** Lists a directory through the artifact proxy: proves the route is there and serving. */
+  async probeArtifacts(step: string, dir: string): Promise<void> {
+    await this.http.send({
+      step,
+      method: 'GET',
+      url: apiUrl(this.trackingUri, '/api/2.0/mlflow-artifacts/artifacts', { path: dir }),
+      authorization: this.auth.header,
+      hintFor: (status, e) => artifactHint(status, e, this.auth.kind),
     });
   }
 
@@ -180,7 +247,15 @@ export class MlflowClient {
 
   /** Streams one file to the artifact proxy. */
   async putArtifact(step: string, url: URL, body: Readable, size: number): Promise<void> {
-    await this.http.send({ step, method: 'PUT', url, body, contentLength: size, bearer: this.token, hintFor: artifactHint });
+    await this.http.send({
+      step,
+      method: 'PUT',
+      url,
+      body,
+      contentLength: size,
+      authorization: this.auth.header,
+      hintFor: (status, e) => artifactHint(status, e, this.auth.kind),
+    });
   }
 
   /** Creates the registered model; false when it already existed (which is fine). */
@@ -207,19 +282,41 @@ export class MlflowClient {
   }
 }
 
-function mlflowHint(status: number, e: ErrorBody): string | undefined {
+/** A string literal for MLflow's search filter language. */
+export function filterString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** MLflow's search filter for the versions of a model registered from one commit. */
+export function commitFilter(modelName: string, commit: string): string {
+  return `name=${filterString(modelName)} AND tags.git_sha=${filterString(commit)}`;
+}
+
+const CREDENTIALS: Record<TrackingAuth['kind'], string> = {
+  key: 'Check that the api-key secret holds a current key for this registry.',
+  basic: 'Check tracking-username and tracking-password.',
+  none: 'The server requires credentials: pass api-key (sent as a Bearer token) or tracking-username and tracking-password (HTTP basic auth).',
+};
+
+/** Hints for failures of tracking and registry calls. */
+export function trackingHint(status: number, e: ErrorBody, auth: TrackingAuth['kind']): string | undefined {
   if (status === 403 && e.code === 'REGISTRY_ADMIN_REQUIRED')
     return 'The Hokusai model registry only accepts registry-admin keys. Ask the Hokusai team for a key with registry admin rights and store it as the api-key secret.';
+  if (status === 401) return `The tracking server did not accept the credentials. ${CREDENTIALS[auth]}`;
+  if (status === 403)
+    return 'The credentials are valid but lack permission for this experiment or model. Ask an MLflow admin to grant EDIT (or MANAGE) permission, or use an experiment-name you own.';
   if (status === 404 && !e.code)
-    return 'The MLflow API was not found below tracking-uri. Check that it includes the full prefix (for Hokusai: https://registry.hokus.ai/api/mlflow).';
-  if (status === 401) return 'The tracking server rejected the key. Check that the api-key secret holds a current key for this registry.';
+    return 'The MLflow REST API was not found below tracking-uri. Check that it includes the full path prefix (for Hokusai: https://registry.hokus.ai/api/mlflow; for a server started with --static-prefix /p: https://host/p).';
   return undefined;
 }
 
-function artifactHint(status: number, e: ErrorBody): string | undefined {
+/** Hints for failures on the artifact proxy route, which fails on its own in real deployments. */
+export function artifactHint(status: number, e: ErrorBody, auth: TrackingAuth['kind']): string | undefined {
   if (status === 404)
     return 'The tracking API works but the artifact proxy route (/api/2.0/mlflow-artifacts/*) is not served at this address. The registry operators must route it to the MLflow server and run the server with --serve-artifacts.';
   if (status === 503)
-    return 'The MLflow server runs with --no-serve-artifacts, so it cannot take uploads. Start it with --serve-artifacts.';
-  return mlflowHint(status, e);
+    return 'The MLflow server runs with --no-serve-artifacts, so it cannot take uploads through its proxy. Start it with --serve-artifacts (the default).';
+  if (status === 401)
+    return `The artifact route refused the credentials that the tracking API accepted: a proxy in front of MLflow must forward the Authorization header on /api/2.0/mlflow-artifacts/* too. ${CREDENTIALS[auth]}`;
+  return trackingHint(status, e, auth);
 }

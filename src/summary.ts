@@ -1,6 +1,7 @@
 // The job summary, rendered as markdown by pure functions. Everything that came from a
 // user or a server is HTML-escaped: core.summary does not escape.
 import type { ActionError } from './errors.ts';
+import type { Check } from './verify.ts';
 
 export interface RegisteredResult {
   modelName: string;
@@ -67,7 +68,7 @@ export function renderSuccess(r: RegisteredResult): string {
   return `## ✅ Registered ${code(r.modelName)} version ${escapeHtml(r.version)}\n\n${table(rows)}\n`;
 }
 
-export function renderFailure(err: ActionError): string {
+export function renderFailure(err: ActionError, title = 'Model registration'): string {
   const rows: Array<[string, string]> = [
     ['Step', escapeHtml(err.step)],
     ['Error', escapeHtml(err.message).replace(/\n/g, '<br>')],
@@ -76,5 +77,58 @@ export function renderFailure(err: ActionError): string {
     rows.push(['Request', `${code(`${err.method} ${err.path}`)}${err.status === undefined ? '' : ` → HTTP ${err.status}`}`]);
   if (err.serverMessage) rows.push(['Server said', escapeHtml(err.serverMessage)]);
   rows.push(['What to do', escapeHtml(err.hint)]);
-  return `## ❌ Model registration failed: ${escapeHtml(err.step)}\n\n${table(rows)}\n`;
+  return `## ❌ ${escapeHtml(title)} failed: ${escapeHtml(err.step)}\n\n${table(rows)}\n`;
+}
+
+const RESULT_ICON: Record<Check['result'], string> = { pass: '✅ pass', warn: '⚠️ warn', fail: '❌ fail', skipped: '⏭️ skipped' };
+
+/** mode: verify — one row per check, with latency and what to do. */
+export function renderChecks(checks: readonly Check[], target: { trackingUri: string; modelName: string }): string {
+  const failed = checks.filter((c) => c.result === 'fail').length;
+  const warned = checks.filter((c) => c.result === 'warn').length;
+  const heading = failed
+    ? `## ❌ Registry check failed: ${failed} of ${checks.length} checks failed`
+    : `## ${warned ? '⚠️' : '✅'} Registry check passed${warned ? ` with ${warned} warning${warned === 1 ? '' : 's'}` : ''}`;
+  const rows = checks.map((c) => {
+    const detail = [escapeHtml(c.detail)];
+    if (c.request) detail.push(`Request: ${code(c.request)}`);
+    if (c.hint && c.result !== 'pass') detail.push(`<b>What to do:</b> ${escapeHtml(c.hint)}`);
+    const latency = c.latencyMs === undefined ? '—' : formatDuration(c.latencyMs);
+    return `| ${escapeHtml(c.name)} | ${RESULT_ICON[c.result]} | ${latency} | ${detail.join('<br>')} |`;
+  });
+  const about = `Tracking URI ${code(target.trackingUri)}${target.modelName ? `, model ${code(target.modelName)}` : ''}. Read-only: nothing was written.`;
+  return `${heading}\n\n${about}\n\n| Check | Result | Latency | Detail |\n|---|---|---|---|\n${rows.join('\n')}\n`;
+}
+
+export interface DryRunPlan {
+  modelName: string;
+  files: number;
+  bytes: number;
+  digest: string;
+  experimentName: string;
+  experimentId: string | undefined;
+  artifactPath: string;
+  aliases: readonly string[];
+  commit: string;
+  /** Versions already registered for this commit. */
+  existingVersions: readonly string[];
+  modelExists: boolean;
+}
+
+/** register mode with dry-run: what a real run would do. */
+export function renderPlan(p: DryRunPlan): string {
+  const existing = p.existingVersions.length
+    ? `version ${p.existingVersions.map(escapeHtml).join(', ')} already registered for this commit`
+    : 'none yet';
+  const rows: Array<[string, string]> = [
+    ['Model', `${code(p.modelName)} ${p.modelExists ? '(exists)' : '(would be created)'}`],
+    ['Files', `${p.files} files, ${formatBytes(p.bytes)}`],
+    ['Digest', code(p.digest)],
+    ['Experiment', `${code(p.experimentName)} ${p.experimentId ? `(id ${escapeHtml(p.experimentId)})` : '(would be created)'}`],
+    ['Artifact path', code(p.artifactPath)],
+    ['Aliases', p.aliases.length ? p.aliases.map(code).join(' ') : '—'],
+    ['Commit', p.commit ? code(p.commit.slice(0, 12)) : '—'],
+    ['Version for this commit', existing],
+  ];
+  return `## 🧪 Dry run: would register ${code(p.modelName)}\n\nNothing was written to the registry.\n\n${table(rows)}\n`;
 }

@@ -93,6 +93,11 @@ function expectedDigest(dir: string): string {
     .digest('hex')}`;
 }
 
+/** The ::error:: annotation's text, as the log shows it. */
+function errorOf(r: ActionRun): string {
+  return (r.stdout.split('\n').find((l) => l.startsWith('::error::')) ?? '').replace(/%0A/g, '\n');
+}
+
 function assertNoKey(r: ActionRun): void {
   for (const key of ALL_KEYS) {
     assert.ok(!r.visibleStdout.includes(key), 'key in stdout');
@@ -157,10 +162,10 @@ describe('register mode against a real MLflow server', () => {
     );
     for (const put of puts)
       assert.match(put.path, /^\/api\/mlflow\/api\/2\.0\/mlflow-artifacts\/artifacts\/\d+\/[0-9a-f]{32}\/artifacts\/model\//);
-    // The only refusal is the lookup of the not-yet-existing experiment.
+    // The only refusals are the lookups of the not-yet-existing experiment and model.
     assert.deepEqual(
       proxy.requests.filter((q) => q.status >= 300).map((q) => `${q.status} ${q.path.split('?')[0]}`),
-      ['404 /api/mlflow/api/2.0/mlflow/experiments/get-by-name'],
+      ['404 /api/mlflow/api/2.0/mlflow/experiments/get-by-name', '404 /api/mlflow/api/2.0/mlflow/registered-models/get'],
     );
 
     // Outputs.
@@ -253,20 +258,50 @@ describe('register mode against a real MLflow server', () => {
     );
   });
 
-  test('artifact route not served (the July 2025 registry): named as such, the run ends FAILED, nothing registered', async () => {
+  test('artifact route not served (the July 2025 registry): named as such before anything is written', async () => {
     const broken = await startFrontProxy({ upstream: mlflow.url, validKeys: [KEY], routeArtifacts: false });
     try {
       const beforeState = await registryState(mlflow.url);
-      const r = await runAction(hokusaiInputs({ 'tracking-uri': broken.trackingUri, 'model-name': 'july-2025' }));
+      const r = await runAction(
+        hokusaiInputs({ 'tracking-uri': broken.trackingUri, 'model-name': 'july-2025', 'experiment-name': 'july-2025' }),
+      );
       assert.equal(r.code, 1, r.stdout);
-      const message = (r.stdout.split('\n').find((l) => l.startsWith('::error::')) ?? '').replace(/%0A/g, '\n');
-      assert.match(message, /Upload model failed: HTTP 404/);
+      const message = errorOf(r);
+      assert.match(message, /Check artifact proxy failed: HTTP 404/);
+      assert.match(message, /request: GET \/api\/mlflow\/api\/2\.0\/mlflow-artifacts\/artifacts → HTTP 404/);
+      assert.match(message, /artifact proxy route \(\/api\/2\.0\/mlflow-artifacts\/\*\) is not served/);
+      assert.match(r.summary, /## ❌ Model registration failed: Check artifact proxy/);
+      assertNoKey(r);
+      assert.deepEqual(await registryState(mlflow.url), beforeState, 'nothing was written: no experiment, run, model or version');
+    } finally {
+      await broken.stop();
+    }
+  });
+
+  test('a failure after the run exists (uploads refused with 500): the run ends FAILED with the reason, nothing registered', async () => {
+    const faulty = await startFrontProxy({
+      upstream: mlflow.url,
+      validKeys: [KEY],
+      faults: [
+        {
+          method: 'PUT',
+          path: /^\/api\/2\.0\/mlflow-artifacts\//,
+          status: 500,
+          body: '<html><body><h1>Internal Server Error</h1></body></html>',
+        },
+      ],
+    });
+    try {
+      const beforeState = await registryState(mlflow.url);
+      const r = await runAction(hokusaiInputs({ 'tracking-uri': faulty.trackingUri, 'model-name': 'upload-fails' }));
+      assert.equal(r.code, 1, r.stdout);
+      const message = errorOf(r);
+      assert.match(message, /Upload model failed: HTTP 500/);
       assert.match(
         message,
-        /request: PUT \/api\/mlflow\/api\/2\.0\/mlflow-artifacts\/artifacts\/\d+\/[0-9a-f]{32}\/artifacts\/model\/\S+ → HTTP 404/,
+        /request: PUT \/api\/mlflow\/api\/2\.0\/mlflow-artifacts\/artifacts\/\d+\/[0-9a-f]{32}\/artifacts\/model\/\S+ → HTTP 500/,
       );
-      assert.match(message, /artifact proxy route \(\/api\/2\.0\/mlflow-artifacts\/\*\) is not served/);
-      assert.match(r.summary, /## ❌ Model registration failed: Upload model/);
+      assert.match(message, /server said: Internal Server Error/);
       assertNoKey(r);
 
       const afterState = await registryState(mlflow.url);
@@ -275,9 +310,9 @@ describe('register mode against a real MLflow server', () => {
       const newRuns = afterState.runs.filter((x) => !beforeState.runs.some((b) => b.run_id === x.run_id));
       assert.equal(newRuns.length, 1);
       assert.equal(newRuns[0]!.status, 'FAILED');
-      assert.match(newRuns[0]!.tags.failure_reason ?? '', /^Upload model: HTTP 404/);
+      assert.match(newRuns[0]!.tags.failure_reason ?? '', /^Upload model: HTTP 500/);
     } finally {
-      await broken.stop();
+      await faulty.stop();
     }
   });
 });
@@ -350,8 +385,7 @@ describe('bad input: a clear message, a non-zero exit, nothing registered, no ru
       const beforeState = await registryState(mlflow.url);
       const r = await runAction(c.inputs());
       assert.equal(r.code, 1, r.stdout);
-      const error = r.stdout.split('\n').find((l) => l.startsWith('::error::')) ?? '';
-      const message = error.replace(/%0A/g, '\n');
+      const message = errorOf(r);
       for (const re of c.expect) assert.match(message, re);
       assert.match(r.summary, /## ❌ Model registration failed/);
       assertNoKey(r);

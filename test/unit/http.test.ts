@@ -36,7 +36,7 @@ test('a redirect is never followed, and the message names where it pointed', asy
       step: 'S',
       method: 'GET',
       url: new URL('https://registry.test/api/mlflow/api/2.0/mlflow/experiments/search'),
-      bearer: KEY,
+      authorization: `Bearer ${KEY}`,
     }),
   );
   assert.equal(err.status, 302);

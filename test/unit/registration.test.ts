@@ -29,7 +29,7 @@ function clientReturning(statuses: string[]) {
     });
   }
   const http = new HttpClient({ dispatcher: agent, secrets: [], timeoutMs: 1000, userAgent: 't' });
-  return new MlflowClient(http, new URL('http://mlflow.test'), undefined);
+  return new MlflowClient(http, new URL('http://mlflow.test'), { kind: 'none', header: undefined });
 }
 
 test('a version created READY needs no polling', async () => {

@@ -1,0 +1,194 @@
+// mode: verify. Read-only checks that tell a pull request, in seconds, whether the
+// registry is usable with this key. Each check is a row in the summary; a failed check
+// makes the later checks that depend on it "skipped", so the first failure is the one shown.
+import type { Clock } from './registration.ts';
+import { requireWrite, validateKey } from './auth.ts';
+import { ActionError } from './errors.ts';
+import type { HttpClient } from './http.ts';
+import type { Config } from './inputs.ts';
+import { filterString, type MlflowClient } from './mlflow.ts';
+
+export type CheckResult = 'pass' | 'warn' | 'fail' | 'skipped';
+
+export interface Check {
+  name: string;
+  result: CheckResult;
+  latencyMs: number | undefined;
+  detail: string;
+  hint?: string;
+  /** The failing request, when there was one. */
+  request?: string;
+}
+
+export interface VerifyDeps {
+  cfg: Config;
+  http: HttpClient;
+  mlflow: MlflowClient;
+  clock: Clock;
+}
+
+export const CHECK_NAMES = {
+  key: 'API key present',
+  validation: 'Key validation',
+  tracking: 'Tracking server',
+  registry: 'Model registry',
+  artifacts: 'Artifact proxy',
+  model: 'Model',
+} as const;
+
+/** Runs fn, timing it, and turns an ActionError into a failed check. */
+async function attempt(name: string, clock: Clock, fn: () => Promise<Omit<Check, 'name' | 'latencyMs'>>): Promise<Check> {
+  const t0 = clock.now();
+  try {
+    const out = await fn();
+    return { name, latencyMs: clock.now() - t0, ...out };
+  } catch (err) {
+    if (!(err instanceof ActionError)) throw err;
+    return {
+      name,
+      result: 'fail',
+      latencyMs: clock.now() - t0,
+      detail: `${err.message}${err.serverMessage ? ` (server said: ${err.serverMessage})` : ''}`,
+      hint: err.hint,
+      request: err.method && err.path ? `${err.method} ${err.path}${err.status === undefined ? '' : ` → HTTP ${err.status}`}` : undefined,
+    };
+  }
+}
+
+const skipped = (name: string, detail: string): Check => ({ name, result: 'skipped', latencyMs: undefined, detail });
+
+export async function runChecks({ cfg, http, mlflow, clock }: VerifyDeps): Promise<Check[]> {
+  const checks: Check[] = [];
+
+  // 1. Key present. Forks get no secrets, so by default a missing key skips, not fails.
+  const needsKey = cfg.authUrl !== undefined;
+  if (cfg.apiKey) {
+    checks.push({ name: CHECK_NAMES.key, result: 'pass', latencyMs: undefined, detail: 'api-key is set (masked).' });
+  } else if (cfg.requireKey) {
+    checks.push({
+      name: CHECK_NAMES.key,
+      result: 'fail',
+      latencyMs: undefined,
+      detail: 'api-key is empty and require-key is true.',
+      hint: 'Pass the key from a secret (api-key: ${{ secrets.HOKUSAI_API_KEY }}). Pull requests from forks get no secrets: set require-key: false for workflows they run.',
+    });
+  } else {
+    checks.push(
+      skipped(
+        CHECK_NAMES.key,
+        needsKey
+          ? 'No api-key: expected on pull requests from forks, which get no secrets. The checks that need a key were skipped.'
+          : 'No api-key given; none is needed with key validation off.',
+      ),
+    );
+  }
+  const haveKey = cfg.apiKey !== undefined;
+  if (needsKey && !haveKey) {
+    const why = 'needs the api-key.';
+    checks.push(skipped(CHECK_NAMES.validation, why), skipped(CHECK_NAMES.tracking, why), skipped(CHECK_NAMES.registry, why));
+    checks.push(skipped(CHECK_NAMES.artifacts, why));
+    if (cfg.modelName) checks.push(skipped(CHECK_NAMES.model, why));
+    return checks;
+  }
+
+  // 2. Key validation.
+  const { authUrl, apiKey } = cfg;
+  if (authUrl && apiKey) {
+    checks.push(
+      await attempt(CHECK_NAMES.validation, clock, async () => {
+        const info = await validateKey(http, authUrl, apiKey, cfg.serviceId);
+        const scopes = info.scopes ? `; scopes: ${info.scopes.join(', ') || 'none'}` : '';
+        try {
+          requireWrite(info);
+        } catch (err) {
+          if (!(err instanceof ActionError)) throw err;
+          return {
+            result: 'warn',
+            detail: `Valid for "${info.serviceId}", but read-only${scopes}. Registering a model will fail.`,
+            hint: err.hint,
+          };
+        }
+        return { result: 'pass', detail: `Valid for "${info.serviceId}"${scopes}.` };
+      }),
+    );
+  } else {
+    checks.push(skipped(CHECK_NAMES.validation, 'auth-url is empty: key validation is off.'));
+  }
+  const after = (dependency: string) => checks.find((c) => c.name === dependency)?.result === 'fail';
+  if (after(CHECK_NAMES.validation)) {
+    const why = 'the key is not valid.';
+    checks.push(skipped(CHECK_NAMES.tracking, why), skipped(CHECK_NAMES.registry, why), skipped(CHECK_NAMES.artifacts, why));
+    if (cfg.modelName) checks.push(skipped(CHECK_NAMES.model, why));
+    return checks;
+  }
+
+  // 3. Tracking server reachable and the credentials accepted.
+  checks.push(
+    await attempt(CHECK_NAMES.tracking, clock, async () => {
+      await mlflow.searchExperiments(CHECK_NAMES.tracking);
+      return { result: 'pass', detail: `Reachable at ${mlflow.trackingUri.href}; experiments/search answered.` };
+    }),
+  );
+  if (after(CHECK_NAMES.tracking)) {
+    const why = 'the tracking server check failed.';
+    checks.push(skipped(CHECK_NAMES.registry, why), skipped(CHECK_NAMES.artifacts, why));
+    if (cfg.modelName) checks.push(skipped(CHECK_NAMES.model, why));
+    return checks;
+  }
+
+  // 4. Model registry.
+  checks.push(
+    await attempt(CHECK_NAMES.registry, clock, async () => {
+      await mlflow.searchRegisteredModels(CHECK_NAMES.registry);
+      return { result: 'pass', detail: 'registered-models/search answered.' };
+    }),
+  );
+
+  // 5. Artifact proxy: the route that failed alone in July 2025.
+  checks.push(
+    await attempt(CHECK_NAMES.artifacts, clock, async () => {
+      await mlflow.probeArtifacts(CHECK_NAMES.artifacts, '');
+      return { result: 'pass', detail: 'The mlflow-artifacts route is routed and serving.' };
+    }),
+  );
+
+  // 6. The model, when named.
+  if (cfg.modelName) {
+    checks.push(
+      await attempt(CHECK_NAMES.model, clock, async () => {
+        const model = await mlflow.getRegisteredModel(CHECK_NAMES.model, cfg.modelName);
+        if (!model) return { result: 'pass', detail: `"${cfg.modelName}" is not registered yet; the first registration creates it.` };
+        const [latest] = await mlflow.searchModelVersions(
+          CHECK_NAMES.model,
+          `name=${filterString(cfg.modelName)}`,
+          1,
+          'version_number DESC',
+        );
+        const aliases = (model.aliases ?? []).map((a) => `${a.alias} → ${a.version}`).join(', ');
+        return {
+          result: 'pass',
+          detail: `"${cfg.modelName}" exists; latest version ${latest?.version ?? 'none'}; aliases: ${aliases || 'none'}.`,
+        };
+      }),
+    );
+  }
+  return checks;
+}
+
+export function overallStatus(checks: readonly Check[]): 'pass' | 'fail' {
+  return checks.some((c) => c.result === 'fail') ? 'fail' : 'pass';
+}
+
+/** The `checks` output: one object per check. */
+export function checksJson(checks: readonly Check[]): string {
+  return JSON.stringify(
+    checks.map((c) => ({
+      name: c.name,
+      result: c.result,
+      latency_ms: c.latencyMs === undefined ? null : Math.round(c.latencyMs),
+      detail: c.detail,
+      ...(c.request ? { request: c.request } : {}),
+      ...(c.hint ? { hint: c.hint } : {}),
+    })),
+  );
+}
