@@ -2,7 +2,7 @@
 // Contract: POST {auth-url}/api/v1/keys/validate, Bearer key, body {"service_id": ...}.
 import { ActionError } from './errors.ts';
 import type { HttpClient } from './http.ts';
-import { apiUrl } from './mlflow.ts';
+import { apiUrl } from './urls.ts';
 
 export interface KeyInfo {
   keyId: string | undefined;
@@ -55,6 +55,14 @@ export async function validateKey(http: HttpClient, authUrl: URL, key: string, s
     },
   });
   const r = res.data;
+  // Only 200 with is_valid and the right service counts: a 2xx alone proves nothing.
+  if (res.status !== 200) {
+    throw new ActionError(`the auth service answered HTTP ${res.status}, not 200`, {
+      ...where,
+      status: res.status,
+      hint: 'Check that auth-url points at the Hokusai auth service (https://auth.hokus.ai).',
+    });
+  }
   if (r.is_valid !== true) {
     throw new ActionError(`the auth service says the key is not valid${r.error ? `: ${r.error}` : ''}`, {
       ...where,
@@ -62,7 +70,14 @@ export async function validateKey(http: HttpClient, authUrl: URL, key: string, s
       hint: NEW_KEY,
     });
   }
-  if (r.service_id !== undefined && r.service_id !== serviceId) {
+  if (r.service_id === undefined) {
+    throw new ActionError('the auth service did not say which service the key was issued for', {
+      ...where,
+      status: res.status,
+      hint: `The answer lacks service_id, so the key cannot be shown to be a "${serviceId}" key. Check that auth-url points at the Hokusai auth service.`,
+    });
+  }
+  if (r.service_id !== serviceId) {
     throw new ActionError(`the key was issued for service "${r.service_id}", but this action needs a key for "${serviceId}"`, {
       ...where,
       status: res.status,
@@ -72,7 +87,7 @@ export async function validateKey(http: HttpClient, authUrl: URL, key: string, s
   const scopes = Array.isArray(r.scopes) ? r.scopes : undefined;
   const grants = [...(scopes ?? []), ...(Array.isArray(r.roles) ? r.roles : [])];
   const canWrite = r.is_admin === true || grants.some((s) => WRITE_SCOPES.has(s)) ? true : scopes === undefined ? undefined : false;
-  return { keyId: r.key_id, serviceId: r.service_id ?? serviceId, scopes, canWrite };
+  return { keyId: r.key_id, serviceId: r.service_id, scopes, canWrite };
 }
 
 /** Register mode writes to the registry, so a key that cannot write fails before anything is created. */

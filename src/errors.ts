@@ -42,11 +42,7 @@ export class ActionError extends Error {
     this.reported = details.reported ?? false;
   }
 
-  /** A copy with another step name, for errors raised by shared code. */
-  inStep(step: string): ActionError {
-    return new ActionError(this.message, { ...this.details(), step });
-  }
-
+  /** The details, to build a variant of this error. */
   details(): FailureDetails {
     return {
       step: this.step,

@@ -44,7 +44,7 @@ export interface HttpOptions {
   userAgent: string;
   /** Called with one line per request, for core.debug. */
   debug?: (line: string) => void;
-  now?: () => number;
+  now: () => number;
 }
 
 const SERVER_MESSAGE_LIMIT = 300;
@@ -56,7 +56,7 @@ export class HttpClient {
   }
 
   async send<T>(req: HttpRequest): Promise<HttpResponse<T>> {
-    const now = this.opts.now ?? Date.now;
+    const { now } = this.opts;
     const started = now();
     const headers: Record<string, string> = {
       'user-agent': this.opts.userAgent,

@@ -71,6 +71,8 @@ export interface InputContext {
 const TAG_KEY = /^[/\w.\- :]+$/;
 const ALIAS = /^[\w-]+$/;
 const RESERVED_ALIAS = /^(latest|v\d+)$/i;
+// Keys the action sets on runs and versions (lineage.ts), and MLflow's own namespace.
+const RESERVED_TAG = /^(mlflow\.|git_sha$|git_ref$|github_|model_digest$|failure_reason$)/;
 
 /** An http(s) base URL; with `optional`, an empty string means "not set". */
 const url = (input: InputName, what: string, optional = false) =>
@@ -177,6 +179,11 @@ function parseTags(text: string, ctx: z.RefinementCtx): Array<[string, string]> 
       });
     if (value.length > 8000) return ctx.addIssue({ code: 'custom', message: `${where}: the value is longer than 8000 characters.` });
     if (seen.has(key)) return ctx.addIssue({ code: 'custom', message: `${where}: the key "${key}" is given twice.` });
+    if (RESERVED_TAG.test(key))
+      return ctx.addIssue({
+        code: 'custom',
+        message: `${where}: "${key}" is set by the action itself (lineage tags and mlflow.* tags); choose another key.`,
+      });
     seen.add(key);
     tags.push([key, value]);
   });

@@ -20,6 +20,8 @@ export interface Lineage {
   /** The commit the model was built from: the PR head on pull_request events, not the merge commit. */
   commit: string;
   ref: string;
+  /** The branch the commit is on: the PR's head branch on pull requests; "" for tags. */
+  branch: string;
   repository: string;
   workflow: string;
   actor: string;
@@ -39,6 +41,7 @@ export function lineageFrom(ctx: GitHubContext): Lineage {
   return {
     commit: pr?.head?.sha || ctx.sha,
     ref: ctx.ref,
+    branch: pr?.head?.ref || (ctx.ref.startsWith('refs/heads/') ? ctx.ref.slice('refs/heads/'.length) : ''),
     repository: ctx.repository,
     workflow: ctx.workflow,
     actor: ctx.actor,
@@ -74,7 +77,7 @@ export function mlflowSourceTags(l: Lineage, serverUrl: string): Tag[] {
     ['mlflow.source.type', 'JOB'],
     ['mlflow.source.name', l.repository ? `${serverUrl}/${l.repository}` : undefined],
     ['mlflow.source.git.commit', l.commit],
-    ['mlflow.source.git.branch', l.ref.replace(/^refs\/heads\//, '') || undefined],
+    ['mlflow.source.git.branch', l.branch],
     ['mlflow.user', l.actor],
   ];
   return pairs.filter((p): p is [string, string] => !!p[1]).map(([key, value]) => ({ key, value }));

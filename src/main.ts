@@ -11,9 +11,11 @@ import { HttpClient } from './http.ts';
 import { parseInputs, readRawInputs, type Config } from './inputs.ts';
 import { lineageFrom, lineageTags, mlflowSourceTags, type GitHubContext, type Lineage } from './lineage.ts';
 import { buildManifest, manifestDigest } from './manifest.ts';
-import { artifactBaseUrl, commitFilter, MlflowClient, trackingAuth, versionUiUrl, type Experiment, type RunInfo } from './mlflow.ts';
+import { commitFilter, MlflowClient, trackingAuth, type RunInfo } from './mlflow.ts';
+import { artifactBaseUrl, versionUiUrl } from './urls.ts';
 import { scanModelDir } from './model-dir.ts';
-import { awaitReady, registerVersion, setAliases, type Clock } from './registration.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { awaitReady, registerVersion, setAliases } from './registration.ts';
 import { formatBytes, formatDuration, renderChecks, renderFailure, renderPlan, renderSuccess, type RegisteredResult } from './summary.ts';
 import { uploadFiles, verifyUpload, type UploadPlan } from './upload.ts';
 import { checksJson, overallStatus, runChecks } from './verify.ts';
@@ -35,7 +37,7 @@ function defaultDeps(): Deps {
     cwd: process.cwd(),
     // Honours HTTPS_PROXY / NO_PROXY like the rest of the runner's tools.
     dispatcher: new EnvHttpProxyAgent(),
-    clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+    clock: systemClock,
     github: {
       sha: context.sha,
       ref: context.ref,
@@ -114,7 +116,7 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     const err = toActionError(thrown, 'Run');
     if (session?.activeRun) await failRun(session, session.activeRun, redact(`${err.step}: ${err.message}`, secrets));
     core.setFailed(redact(formatError(err), secrets));
-    if (!err.reported) await writeSummary(redact(renderFailure(err, modeTitle), secrets));
+    if (!err.reported) await writeSummary(deps.env, redact(renderFailure(err, modeTitle), secrets));
   }
 }
 
@@ -138,7 +140,7 @@ async function verifyMode(s: Session): Promise<void> {
   const status = overallStatus(checks);
   core.setOutput('status', status);
   core.setOutput('checks', redact(checksJson(checks), s.secrets));
-  await writeSummary(redact(renderChecks(checks, { trackingUri: cfg.trackingUri.href, modelName: cfg.modelName }), s.secrets));
+  await writeSummary(s.deps.env, redact(renderChecks(checks, { trackingUri: cfg.trackingUri.href, modelName: cfg.modelName }), s.secrets));
   if (status === 'fail') {
     const failed = checks.filter((c) => c.result === 'fail');
     throw new ActionError(
@@ -181,7 +183,7 @@ async function registerMode(s: Session): Promise<void> {
     const experiment = await mlflow.getExperimentByName(step, cfg.experimentName);
     // The artifact route fails on its own in real deployments: find out before a run exists.
     await mlflow.probeArtifacts('Check artifact proxy', experiment?.experiment_id ?? '');
-    if (experiment?.artifact_location) artifactBaseUrl(cfg.trackingUri, experiment.artifact_location);
+    if (experiment?.artifact_location) artifactBaseUrl(cfg.trackingUri, experiment.artifact_location, step);
     core.info(
       `Artifact proxy is serving; experiment "${cfg.experimentName}" ${experiment ? `has id ${experiment.experiment_id}` : 'does not exist yet'}.`,
     );
@@ -211,13 +213,14 @@ async function registerMode(s: Session): Promise<void> {
       `Dry run: would register ${model.files.length} files (${formatBytes(model.totalBytes)}) as a new version of "${cfg.modelName}". Nothing was written.`,
     );
     setOutputs(s, { 'model-name': cfg.modelName, digest: model.digest, 'experiment-id': plan.experimentId ?? '' });
-    await writeSummary(redact(renderPlan(plan), s.secrets));
+    await writeSummary(s.deps.env, redact(renderPlan(plan), s.secrets));
     return;
   }
 
   const { experiment, runInfo } = await core.group('Start MLflow run', async () => {
     const step = 'Start MLflow run';
-    const exp = await ensureExperiment(mlflow, step, cfg.experimentName, preflight.experiment);
+    const { experiment: exp, restored } = await mlflow.ensureExperiment(step, cfg.experimentName, preflight.experiment);
+    if (restored) core.info(`Experiment "${cfg.experimentName}" was deleted; restored it.`);
     const runName = lineage.commit ? `${cfg.modelName}@${lineage.commit.slice(0, 7)}` : cfg.modelName;
     const tags = [...mlflowSourceTags(lineage, deps.github.serverUrl), ...lineageTags(lineage, model.digest), ...userTags(cfg)];
     const info = await mlflow.createRun(step, exp.experiment_id, runName, clock.now(), tags);
@@ -228,7 +231,7 @@ async function registerMode(s: Session): Promise<void> {
   });
 
   const plan: UploadPlan = {
-    base: artifactBaseUrl(cfg.trackingUri, runInfo.artifact_uri),
+    base: artifactBaseUrl(cfg.trackingUri, runInfo.artifact_uri, 'Upload model'),
     artifactPath: cfg.artifactPath,
     files: model.files,
   };
@@ -253,10 +256,19 @@ async function registerMode(s: Session): Promise<void> {
     core.info(
       `${createdModel ? 'Created registered model' : 'Registered model exists:'} "${cfg.modelName}"; new version ${created.version} (${created.status ?? 'status unknown'}).`,
     );
-    const ready = await awaitReady(mlflow, clock, created, cfg.awaitTimeoutSeconds);
-    await setAliases(mlflow, cfg.modelName, ready.version, cfg.aliases);
-    for (const alias of cfg.aliases) core.info(`Alias ${alias} → version ${ready.version}`);
-    return ready;
+    try {
+      const ready = await awaitReady(mlflow, clock, created, cfg.awaitTimeoutSeconds);
+      await setAliases(mlflow, cfg.modelName, ready.version, cfg.aliases);
+      for (const alias of cfg.aliases) core.info(`Alias ${alias} → version ${ready.version}`);
+      return ready;
+    } catch (err) {
+      // The version exists by now: say so, so nobody looks for it in vain or registers twice blindly.
+      if (!(err instanceof ActionError)) throw err;
+      throw new ActionError(`version ${created.version} of "${cfg.modelName}" was created, but ${err.message}`, {
+        ...err.details(),
+        hint: `${err.hint} The version stays registered as models:/${cfg.modelName}/${created.version}: check it in the registry before re-running.`,
+      });
+    }
   });
 
   await mlflow.updateRun('Finish MLflow run', runInfo.run_id, 'FINISHED', clock.now());
@@ -290,34 +302,13 @@ async function registerMode(s: Session): Promise<void> {
     digest: result.digest,
   });
   core.info(`Registered ${result.modelUri} in ${formatDuration(result.durationMs)}.`);
-  await writeSummary(redact(renderSuccess(result), s.secrets));
+  await writeSummary(s.deps.env, redact(renderSuccess(result), s.secrets));
 }
 
 const userTags = (cfg: Config) => cfg.tags.map(([key, value]) => ({ key, value }));
 
 function setOutputs(s: Session, outputs: Record<string, string>): void {
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, redact(value, s.secrets));
-}
-
-/** The experiment found in preflight, or a new one (or a deleted one restored). */
-async function ensureExperiment(client: MlflowClient, step: string, name: string, found: Experiment | undefined): Promise<Experiment> {
-  let experiment = found;
-  if (!experiment) {
-    // Another job may create it between our get and create; then the second get finds it.
-    await client.createExperiment(step, name);
-    experiment = await client.getExperimentByName(step, name);
-  }
-  if (!experiment) {
-    throw new ActionError(`experiment "${name}" could not be created or read back`, {
-      step,
-      hint: 'Check that the key may create experiments on this server.',
-    });
-  }
-  if (experiment.lifecycle_stage === 'deleted') {
-    core.info(`Experiment "${name}" was deleted; restoring it.`);
-    await client.restoreExperiment(step, experiment.experiment_id);
-  }
-  return experiment;
 }
 
 /** Best effort: a failure here must not hide the original error. */
@@ -338,8 +329,9 @@ async function failRun(s: Session, runInfo: RunInfo, reason: string): Promise<vo
   }
 }
 
-async function writeSummary(markdown: string): Promise<void> {
-  if (!process.env.GITHUB_STEP_SUMMARY) return;
+async function writeSummary(env: NodeJS.ProcessEnv, markdown: string): Promise<void> {
+  // core.summary reads the variable from process.env itself.
+  if (!env.GITHUB_STEP_SUMMARY) return;
   try {
     await core.summary.addRaw(markdown).write();
   } catch (e) {

@@ -3,6 +3,7 @@
 import type { Readable } from 'node:stream';
 import { ActionError } from './errors.ts';
 import type { ErrorBody, HttpClient, HttpRequest } from './http.ts';
+import { apiUrl } from './urls.ts';
 
 export interface Experiment {
   experiment_id: string;
@@ -34,60 +35,6 @@ export interface ArtifactFile {
 }
 
 export type Tag = { key: string; value: string };
-
-/** `{tracking-uri}/api/2.0/...`: the REST path is appended below the URI's own path. */
-export function apiUrl(trackingUri: URL, restPath: string, query?: Record<string, string>): URL {
-  const u = new URL(trackingUri.href);
-  u.pathname = `${u.pathname.replace(/\/+$/, '')}${restPath}`;
-  u.search = '';
-  if (query) for (const [k, v] of Object.entries(query)) u.searchParams.set(k, v);
-  return u;
-}
-
-/** Encodes each path segment and keeps the separators. */
-export function encodePath(relPath: string): string {
-  return relPath.split('/').map(encodeURIComponent).join('/');
-}
-
-/**
- * The artifact-proxy URL under which a run's artifacts live, following MLflow's own
- * MlflowArtifactsRepository.resolve_uri. The key is only ever sent to the tracking host,
- * so an artifact URI on another host is refused.
- */
-export function artifactBaseUrl(trackingUri: URL, artifactUri: string): URL {
-  const step = 'Upload model';
-  const m = /^mlflow-artifacts:(?:\/\/([^/]*))?(\/.*)?$/.exec(artifactUri);
-  if (m) {
-    const host = m[1];
-    if (host && host !== trackingUri.host) {
-      throw new ActionError(`the run's artifact location ${artifactUri} is on host ${host}, not on the tracking host ${trackingUri.host}`, {
-        step,
-        hint: 'The action sends the API key only to the tracking host. Use an experiment whose artifact location is plain mlflow-artifacts:/ (the server default with --serve-artifacts).',
-      });
-    }
-    const rest = (m[2] ?? '/').replace(/\/+/g, '/').replace(/\/$/, '');
-    return apiUrl(trackingUri, `/api/2.0/mlflow-artifacts/artifacts${rest}`);
-  }
-  if (/^https?:\/\//.test(artifactUri)) {
-    const u = new URL(artifactUri);
-    if (u.host === trackingUri.host && u.pathname.includes('/api/2.0/mlflow-artifacts/artifacts')) {
-      u.pathname = u.pathname.replace(/\/+$/, '');
-      return u;
-    }
-  }
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(artifactUri)?.[1] ?? 'a local path';
-  throw new ActionError(`the run's artifact location is ${artifactUri}, which the tracking server does not proxy (${scheme})`, {
-    step,
-    hint: "The action uploads through the tracking server's artifact proxy. Run the server with --serve-artifacts (MLflow's default) and without a --default-artifact-root that points at a bucket or path, or use an experiment whose artifact location is mlflow-artifacts:/.",
-  });
-}
-
-/** The registry UI page of a model version. Hokusai serves its UI at /mlflow next to the /api/mlflow proxy. */
-export function versionUiUrl(trackingUri: URL, name: string, version: string): string {
-  const base = new URL(trackingUri.href);
-  const prefix = base.pathname.replace(/\/+$/, '').replace(/\/api\/mlflow$/, '/mlflow');
-  return `${base.origin}${prefix}/#/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`;
-}
 
 const alreadyExists = (status: number, e: ErrorBody) =>
   (status === 400 || status === 409) && (e.code === 'RESOURCE_ALREADY_EXISTS' || e.code === 'ALREADY_EXISTS');
@@ -210,6 +157,29 @@ export class MlflowClient {
 
   async restoreExperiment(step: string, experimentId: string): Promise<void> {
     await this.call(step, 'POST', 'experiments/restore', { experiment_id: experimentId });
+  }
+
+  /** The experiment (`found` if already looked up), created if missing, restored if deleted. */
+  async ensureExperiment(
+    step: string,
+    name: string,
+    found: Experiment | undefined,
+  ): Promise<{ experiment: Experiment; restored: boolean }> {
+    let experiment = found;
+    if (!experiment) {
+      // Another job may create it between our get and create; then the second get finds it.
+      await this.createExperiment(step, name);
+      experiment = await this.getExperimentByName(step, name);
+    }
+    if (!experiment) {
+      throw new ActionError(`experiment "${name}" could not be created or read back`, {
+        step,
+        hint: 'Check that the credentials may create experiments on this server.',
+      });
+    }
+    const restored = experiment.lifecycle_stage === 'deleted';
+    if (restored) await this.restoreExperiment(step, experiment.experiment_id);
+    return { experiment, restored };
   }
 
   async createRun(step: string, experimentId: string, runName: string, startTime: number, tags: Tag[]): Promise<RunInfo> {

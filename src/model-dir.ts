@@ -23,8 +23,9 @@ export interface ModelDir {
 }
 
 const STEP = 'Validate model directory';
-// The MLflow server percent-decodes paths repeatedly and refuses "#", so these names cannot round-trip.
-const UNSAFE_NAME = /[%#\\]/;
+// The MLflow server percent-decodes paths repeatedly and refuses "#", so these names cannot
+// round-trip; control characters would also make manifest lines ambiguous.
+const UNSAFE_NAME = /[%#\\\u0000-\u001f\u007f]/;
 
 function fail(message: string, hint: string): never {
   throw new ActionError(message, { step: STEP, hint });
@@ -46,15 +47,18 @@ export async function scanModelDir(root: string): Promise<ModelDir> {
 
   const files: ModelFile[] = [];
   const problems: string[] = [];
-  const visited = new Set<string>([realRoot]);
 
-  async function walk(dir: string, rel: string): Promise<void> {
+  // A linked directory is walked under the link's own path, like any other directory;
+  // `ancestors` (real paths of the directories above) only guards against link loops.
+  async function walk(dir: string, rel: string, ancestors: ReadonlySet<string>): Promise<void> {
     const entries = await readdir(dir, { withFileTypes: true });
     for (const entry of entries) {
       const relPath = rel ? `${rel}/${entry.name}` : entry.name;
       const abs = path.join(dir, entry.name);
       if (UNSAFE_NAME.test(entry.name)) {
-        problems.push(`${relPath}: the name contains %, # or \\, which the MLflow server cannot store intact; rename it`);
+        problems.push(
+          `${relPath}: the name contains %, #, \\ or a control character, which the MLflow server cannot store intact; rename it`,
+        );
         continue;
       }
       let target = abs;
@@ -74,9 +78,11 @@ export async function scanModelDir(root: string): Promise<ModelDir> {
       }
       if (info.isDirectory()) {
         const real = await realpath(target);
-        if (visited.has(real)) continue; // a link back up the tree: already scanned
-        visited.add(real);
-        await walk(target, relPath);
+        if (ancestors.has(real)) {
+          problems.push(`${relPath}: a symlink to a directory that contains it (a loop)`);
+          continue;
+        }
+        await walk(target, relPath, new Set([...ancestors, real]));
       } else if (info.isFile()) {
         files.push({ relPath, absPath: target, size: info.size });
       } else {
@@ -85,7 +91,7 @@ export async function scanModelDir(root: string): Promise<ModelDir> {
       }
     }
   }
-  await walk(realRoot, '');
+  await walk(realRoot, '', new Set([realRoot]));
 
   if (problems.length > 0) {
     fail(

@@ -1,12 +1,8 @@
 // Creates the registered model (if needed) and the version, waits until MLflow reports
 // it READY, then points the aliases at it.
+import type { Clock } from './clock.ts';
 import { ActionError } from './errors.ts';
 import type { MlflowClient, ModelVersion, Tag } from './mlflow.ts';
-
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
 
 export interface VersionRequest {
   name: string;

@@ -2,8 +2,9 @@
 // run's artifacts, that every file arrived with its full size before anything is registered.
 import { createReadStream } from 'node:fs';
 import { ActionError } from './errors.ts';
-import { encodePath, type MlflowClient } from './mlflow.ts';
+import type { MlflowClient } from './mlflow.ts';
 import type { ModelFile } from './model-dir.ts';
+import { encodePath } from './urls.ts';
 
 const STEP = 'Upload model';
 
@@ -29,14 +30,22 @@ export async function uploadFiles(
   onFile?: (f: ModelFile) => void,
 ): Promise<void> {
   const queue = [...plan.files];
+  let failure: { error: unknown } | undefined;
   const worker = async () => {
     for (let f = queue.shift(); f; f = queue.shift()) {
-      // A fresh stream per request; Content-Length is always sent.
-      await client.putArtifact(STEP, fileUrl(plan, f.relPath), createReadStream(f.absPath), f.size);
-      onFile?.(f);
+      try {
+        // A fresh stream per request; Content-Length is always sent.
+        await client.putArtifact(STEP, fileUrl(plan, f.relPath), createReadStream(f.absPath), f.size);
+        onFile?.(f);
+      } catch (error) {
+        // Stop at the first failure: start nothing new, let the uploads in flight finish.
+        failure ??= { error };
+        queue.length = 0;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, queue.length)) }, worker));
+  if (failure) throw failure.error;
 }
 
 /** Compares what the server lists with what was sent; returns the problems found (pure). */

@@ -1,8 +1,8 @@
 // mode: verify. Read-only checks that tell a pull request, in seconds, whether the
 // registry is usable with this key. Each check is a row in the summary; a failed check
 // makes the later checks that depend on it "skipped", so the first failure is the one shown.
-import type { Clock } from './registration.ts';
 import { requireWrite, validateKey } from './auth.ts';
+import type { Clock } from './clock.ts';
 import { ActionError } from './errors.ts';
 import type { HttpClient } from './http.ts';
 import type { Config } from './inputs.ts';

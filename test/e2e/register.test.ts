@@ -14,6 +14,7 @@ import { startMlflowServer, type MlflowServer } from '../support/mlflow-server.t
 import { SUPPORT_DIR } from '../support/paths.ts';
 import { pythonJson } from '../support/python.ts';
 import { registryState } from '../support/registry-state.ts';
+import { assertNoSecret, errorOf } from '../support/action-asserts.ts';
 import { GITHUB_ENV, runAction, type ActionRun } from '../support/run-action.ts';
 
 // Obviously fake keys, shaped nothing like real ones.
@@ -35,6 +36,8 @@ interface Readback {
 }
 
 let mlflow: MlflowServer;
+/** A plain server whose REST API lives below a path prefix (--static-prefix), like the Hokusai proxy's. */
+let prefixed: MlflowServer;
 let auth: FakeAuth;
 let proxy: FrontProxy;
 let work: string;
@@ -43,11 +46,13 @@ let expectedPath: string;
 
 before(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'e2e-register-'));
-  const [server, made] = await Promise.all([
+  const [server, prefixedServer, made] = await Promise.all([
     startMlflowServer(),
+    startMlflowServer({ extraArgs: ['--static-prefix', '/api/mlflow'] }),
     pythonJson<{ model_dir: string; expected: string }>(path.join(SUPPORT_DIR, 'make_model.py'), [path.join(work, 'model')]),
   ]);
   mlflow = server;
+  prefixed = prefixedServer;
   modelDir = made.model_dir;
   expectedPath = made.expected;
   auth = await startFakeAuth({
@@ -60,7 +65,7 @@ before(async () => {
 
 after(async () => {
   await Promise.allSettled([proxy?.stop(), auth?.stop()]);
-  await mlflow?.stop();
+  await Promise.allSettled([mlflow?.stop(), prefixed?.stop()]);
 });
 
 const hokusaiInputs = (over: Record<string, string> = {}) => ({
@@ -93,19 +98,7 @@ function expectedDigest(dir: string): string {
     .digest('hex')}`;
 }
 
-/** The ::error:: annotation's text, as the log shows it. */
-function errorOf(r: ActionRun): string {
-  return (r.stdout.split('\n').find((l) => l.startsWith('::error::')) ?? '').replace(/%0A/g, '\n');
-}
-
-function assertNoKey(r: ActionRun): void {
-  for (const key of ALL_KEYS) {
-    assert.ok(!r.visibleStdout.includes(key), 'key in stdout');
-    assert.ok(!r.stderr.includes(key), 'key in stderr');
-    assert.ok(!r.summary.includes(key), 'key in the summary');
-    assert.ok(!JSON.stringify(r.outputs).includes(key), 'key in the outputs');
-  }
-}
+const assertNoKey = (r: ActionRun) => assertNoSecret(r, ALL_KEYS);
 
 async function readback(
   trackingUri: string,
@@ -176,12 +169,12 @@ describe('register mode against a real MLflow server', () => {
     assert.match(o['run-id'] ?? '', /^[0-9a-f]{32}$/);
     assert.match(o['experiment-id'] ?? '', /^\d+$/);
     assert.equal(o.source, `mlflow-artifacts:/${o['experiment-id']}/${o['run-id']}/artifacts/model`);
-    assert.equal(o['version-url'], `${proxy.url}/mlflow/#/models/churn-classifier/versions/1`);
+    assert.equal(o['version-url'], `${proxy.trackingUri}/#/models/churn-classifier/versions/1`);
     assert.equal(o.digest, expectedDigest(modelDir));
 
     // The summary a person reads.
     assert.match(r.summary, /## ✅ Registered <code>churn-classifier<\/code> version 1/);
-    assert.match(r.summary, /<a href="[^"]+\/mlflow\/#\/models\/churn-classifier\/versions\/1">version 1<\/a>/);
+    assert.match(r.summary, /<a href="[^"]+\/api\/mlflow\/#\/models\/churn-classifier\/versions\/1">version 1<\/a>/);
     assert.match(r.summary, /<code>staging<\/code> <code>candidate<\/code>/);
     assert.match(r.summary, /\| Files \| \d+ files, [\d.]+ KiB \|/);
     assert.match(r.summary, /\| Duration \| /);
@@ -256,6 +249,48 @@ describe('register mode against a real MLflow server', () => {
       runs.map((x) => x.status),
       ['FINISHED', 'FINISHED'],
     );
+  });
+
+  test('a server with its API below a path prefix (--static-prefix): registered, read back byte for byte', async () => {
+    const trackingUri = `${prefixed.url}/api/mlflow`;
+    const r = await runAction({
+      'tracking-uri': trackingUri,
+      'auth-url': '',
+      'model-path': modelDir,
+      'model-name': 'prefixed-model',
+      aliases: 'staging',
+    });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.outputs['version-url'], `${trackingUri}/#/models/prefixed-model/versions/1`);
+    // This upload route stores an empty file when Content-Length is missing: byte-identical files prove it was sent.
+    const back = await readback(trackingUri, 'prefixed-model', '1', ['staging']);
+    assert.deepEqual(back.mismatches, []);
+    assert.equal(back.files_identical, true);
+    assert.equal(back.predictions_match, true);
+  });
+
+  test('a proxy that drops Content-Length, so the server stores empty files and answers 200: caught before registering', async () => {
+    const lossy = await startFrontProxy({ upstream: `${prefixed.url}/api/mlflow`, validKeys: [KEY], dropContentLength: true });
+    try {
+      const beforeState = await registryState(`${prefixed.url}/api/mlflow`);
+      const r = await runAction(hokusaiInputs({ 'tracking-uri': lossy.trackingUri, 'model-name': 'lossy' }));
+      assert.equal(r.code, 1, r.stdout);
+      const message = errorOf(r);
+      assert.match(message, /Verify upload failed: \d+ uploaded files do not match on the server/);
+      assert.match(message, /MLmodel: 0 bytes on the server, \d+ bytes here/);
+      assert.match(message, /Nothing was registered/);
+      assertNoKey(r);
+      const afterState = await registryState(`${prefixed.url}/api/mlflow`);
+      assert.equal(afterState.versions.length, beforeState.versions.length);
+      assert.equal(afterState.registeredModels.length, beforeState.registeredModels.length);
+      const newRuns = afterState.runs.filter((x) => !beforeState.runs.some((b) => b.run_id === x.run_id));
+      assert.deepEqual(
+        newRuns.map((x) => [x.status, x.tags.failure_reason?.split(':')[0]]),
+        [['FAILED', 'Verify upload']],
+      );
+    } finally {
+      await lossy.stop();
+    }
   });
 
   test('artifact route not served (the July 2025 registry): named as such before anything is written', async () => {

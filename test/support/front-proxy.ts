@@ -4,9 +4,18 @@
  *
  * Unlike the real proxy (which buffers bodies and drops content-length), this one
  * streams both ways and keeps content-length, so large uploads keep their length.
+ *
+ * Order of checks for a `/api/mlflow/...` request:
+ *   1. `redirect` (answers every request, before any key check, like a load balancer would);
+ *   2. Bearer key in `validKeys` (401 otherwise; OPTIONS skips this and step 3);
+ *   3. key in `adminKeys`, when given (403 REGISTRY_ADMIN_REQUIRED otherwise);
+ *   4. the first matching `faults` entry with `times` left;
+ *   5. `routeArtifacts: false` → 404 on the artifact routes;
+ *   6. forward to upstream.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface FrontProxyRequest {
   method: string;
@@ -14,18 +23,44 @@ export interface FrontProxyRequest {
   path: string;
   /** original request target including the query string */
   url: string;
-  /** final status sent to the client (0 while still in flight) */
+  /** final status sent to the client (0 while still in flight, and for a stalled request) */
   status: number;
   authorization: string | undefined;
+  /** index into `faults` of the fault this request got, if any */
+  fault?: number;
 }
 
 export interface FrontProxy {
-  /** origin, e.g. http://127.0.0.1:P */
+  /** origin, e.g. http://127.0.0.1:P (https://… with `tls`) */
   url: string;
   /** url + '/api/mlflow' */
   trackingUri: string;
   requests: FrontProxyRequest[];
+  /** The live fault list (the array passed in `faults`, or a new one): push/splice to change faults mid-test. */
+  faults: Fault[];
+  /** Closes the listener, destroys every open client socket (stalled ones too) and the upstream agent. */
   stop(): Promise<void>;
+}
+
+/** A canned failure for matching (authorized) `/api/mlflow/...` requests instead of forwarding them. */
+export interface Fault {
+  /** HTTP method to match (case-insensitive); any method when omitted. */
+  method?: string;
+  /** Tested against the pathname after the /api/mlflow prefix, e.g. /^\/api\/2\.0\/mlflow-artifacts\// */
+  path: RegExp;
+  /** Response status; default 500. Ignored with `stallMs`. */
+  status?: number;
+  /** Response headers (content-length is set from `body` unless given here). */
+  headers?: Record<string, string>;
+  /** Response body, sent as-is (no content-type is added: give one in `headers`). Default empty. */
+  body?: string;
+  /**
+   * Accept the request and read its body, then send nothing for stallMs, then destroy the socket
+   * (the client sees a reset/closed connection, unless its own timeout fires first).
+   */
+  stallMs?: number;
+  /** How many matching requests get this fault; default unlimited. */
+  times?: number;
 }
 
 export interface FrontProxyOptions {
@@ -37,6 +72,27 @@ export interface FrontProxyOptions {
    * registry did in July 2025 (the proxy did not route /api/2.0/mlflow-artifacts/*). Default true.
    */
   routeArtifacts?: boolean;
+  /**
+   * When given, a valid key that is not listed here gets 403
+   * `{"detail":"Admin access required for the model registry","error":"REGISTRY_ADMIN_REQUIRED"}`
+   * on every /api/mlflow/... request (the registry's admin lockdown since 2026-06).
+   */
+  adminKeys?: string[];
+  /**
+   * Answer every /api/mlflow/... request with this redirect (no key check, no forwarding).
+   * Location = location + the original request target after the /api/mlflow prefix (query included).
+   */
+  redirect?: { status: 301 | 302 | 307 | 308; location: string };
+  /** See Fault. The first matching fault with `times` left applies. */
+  faults?: Fault[];
+  /** Serve HTTPS with this PEM key/cert instead of HTTP (see tls.ts selfSignedCert()). */
+  tls?: { key: string; cert: string };
+  /**
+   * Forward PUT bodies (uploads) without their Content-Length, chunked: a streaming proxy that
+   * drops the header (the Hokusai proxy drops content-length). Behind MLflow's prefixed (Flask)
+   * upload route this stores empty files while answering 200: the action's size check must catch it.
+   */
+  dropContentLength?: boolean;
 }
 
 const PREFIX = '/api/mlflow';
@@ -81,10 +137,29 @@ export async function startFrontProxy(opts: FrontProxyOptions): Promise<FrontPro
   const upstream = new URL(opts.upstream);
   const upstreamBasePath = upstream.pathname.replace(/\/+$/, '');
   const validKeys = new Set(opts.validKeys);
+  const adminKeys = opts.adminKeys ? new Set(opts.adminKeys) : undefined;
+  const faults: Fault[] = opts.faults ?? [];
+  const faultHits = new WeakMap<Fault, number>();
   const requests: FrontProxyRequest[] = [];
   const agent = new http.Agent({ keepAlive: true });
+  const sockets = new Set<Socket>();
+  const stallTimers = new Set<NodeJS.Timeout>();
 
-  const server = http.createServer((req, res) => {
+  const pickFault = (method: string, subPath: string): number => {
+    for (let i = 0; i < faults.length; i++) {
+      const f = faults[i] as Fault;
+      if (f.method !== undefined && f.method.toUpperCase() !== method.toUpperCase()) continue;
+      f.path.lastIndex = 0; // a /g or /y regexp would otherwise carry state between requests
+      if (!f.path.test(subPath)) continue;
+      const used = faultHits.get(f) ?? 0;
+      if (f.times !== undefined && used >= f.times) continue;
+      faultHits.set(f, used + 1);
+      return i;
+    }
+    return -1;
+  };
+
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const target = req.url ?? '/';
     const qIndex = target.indexOf('?');
     const pathname = qIndex === -1 ? target : target.slice(0, qIndex);
@@ -113,19 +188,63 @@ export async function startFrontProxy(opts: FrontProxyOptions): Promise<FrontPro
 
     if (!pathname.startsWith(PREFIX + '/')) return reply(404, { detail: 'Not Found' });
 
+    if (opts.redirect) {
+      record.status = opts.redirect.status;
+      req.resume();
+      res.writeHead(opts.redirect.status, { location: opts.redirect.location + target.slice(PREFIX.length), 'content-length': '0' });
+      res.end();
+      return;
+    }
+
     if (req.method !== 'OPTIONS') {
       const auth = record.authorization;
       const m = auth ? /^Bearer\s+(.+)$/i.exec(auth.trim()) : null;
       const key = m?.[1]?.trim();
       if (!key) return reply(401, { detail: 'API key required' });
       if (!validKeys.has(key)) return reply(401, { detail: 'Invalid or expired API key' });
+      if (adminKeys && !adminKeys.has(key))
+        return reply(403, { detail: 'Admin access required for the model registry', error: 'REGISTRY_ADMIN_REQUIRED' });
+    }
+
+    const faultIndex = pickFault(record.method, pathname.slice(PREFIX.length));
+    if (faultIndex !== -1) {
+      const fault = faults[faultIndex] as Fault;
+      record.fault = faultIndex;
+      if (fault.stallMs !== undefined) {
+        // Read (and discard) the whole body, then say nothing until the timer kills the socket.
+        req.resume();
+        const socket = req.socket;
+        const timer = setTimeout(() => {
+          stallTimers.delete(timer);
+          socket.destroy();
+        }, fault.stallMs);
+        stallTimers.add(timer);
+        socket.once('close', () => {
+          clearTimeout(timer);
+          stallTimers.delete(timer);
+        });
+        return;
+      }
+      const status = fault.status ?? 500;
+      const body = fault.body ?? '';
+      const headers: Record<string, string> = { ...(fault.headers ?? {}) };
+      if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-length'))
+        headers['content-length'] = String(Buffer.byteLength(body));
+      record.status = status;
+      req.resume();
+      res.writeHead(status, headers);
+      res.end(body);
+      return;
     }
 
     if (opts.routeArtifacts === false && pathname.startsWith(`${PREFIX}/api/2.0/mlflow-artifacts/`))
       return reply(404, { detail: 'Not Found' });
 
     const forwardPath = upstreamBasePath + pathname.slice(PREFIX.length) + search;
-    const headers = filterHeaders(req.rawHeaders, new Set(['host']));
+    const headers = filterHeaders(
+      req.rawHeaders,
+      new Set(opts.dropContentLength && req.method === 'PUT' ? ['host', 'content-length'] : ['host']),
+    );
     headers.push(['Host', upstream.host]);
 
     const upReq = http.request({
@@ -161,24 +280,39 @@ export async function startFrontProxy(opts: FrontProxyOptions): Promise<FrontPro
     req.on('error', () => upReq.destroy());
 
     req.pipe(upReq);
+  };
+
+  const server = opts.tls ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : http.createServer(handler);
+  // Raw TCP sockets (for https too: 'connection' fires before the TLS handshake), so stop()
+  // can kill stalled requests, half-done handshakes and idle keep-alive connections alike.
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
+  // A client that aborts a TLS handshake (e.g. it rejected our self-signed cert) is not an error here.
+  server.on('tlsClientError', () => undefined);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
 
   let stopping: Promise<void> | undefined;
   return {
     url,
     trackingUri: url + PREFIX,
     requests,
+    faults,
     stop: () =>
       (stopping ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
+        for (const t of stallTimers) clearTimeout(t);
+        stallTimers.clear();
         server.closeAllConnections();
+        for (const s of sockets) s.destroy();
+        sockets.clear();
         agent.destroy();
       })),
   };

@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MLFLOW } from './paths.ts';
 import { freePort } from './ports.ts';
@@ -19,15 +20,47 @@ export interface MlflowServer {
    * prefix moves the REST API *and* /health under it (`${url}${staticPrefix}/api/2.0/...`).
    */
   staticPrefix: string;
+  /** The admin credentials when started with `basicAuth`, else undefined. */
+  basicAuth: BasicAuthCredentials | undefined;
   /** Captured stdout+stderr (last ~200 KB). */
   logs(): string;
   /** SIGTERM the process group, SIGKILL after ~5 s; resolves once everything exited; removes dir. */
   stop(): Promise<void>;
 }
 
+export interface BasicAuthCredentials {
+  username: string;
+  password: string;
+}
+
+export type BasicAuthPermission = 'READ' | 'EDIT' | 'MANAGE' | 'NO_PERMISSIONS';
+
+export interface BasicAuthOptions {
+  adminUsername: string;
+  /** MLflow requires at least 12 characters for user passwords. */
+  adminPassword: string;
+  /** Permission every user has on resources without an explicit grant. Default 'READ' (MLflow's default). */
+  defaultPermission?: BasicAuthPermission;
+  /**
+   * ini `auth_cache_ttl_seconds` (default 0 = off, as in MLflow). Each uncached credential check is a
+   * PBKDF2 hash: ~0.5 s per authenticated request on this box, ~60 ms with e.g. 60 here. Safe with
+   * the single worker for password/user changes, BUT in 3.17.2 a non-Basic `Authorization` header
+   * (`Bearer …`) then gets a 500 HTML page (AttributeError in `_auth_cache_key`) instead of the 401,
+   * so leave it off in tests that send Bearer tokens to this server.
+   */
+  authCacheTtlSeconds?: number;
+}
+
 export interface StartMlflowServerOptions {
   /** default true */
   serveArtifacts?: boolean;
+  /**
+   * Start MLflow's built-in auth app (`--app-name basic-auth`, needs `mlflow[auth]`). An auth
+   * ini is written into the server's temp dir (user db there too) and passed through
+   * `MLFLOW_AUTH_CONFIG_PATH`. `/health` stays unauthenticated, everything else needs
+   * `Authorization: Basic …` (401 text body otherwise; 403 "Permission denied" when not allowed).
+   */
+  basicAuth?: BasicAuthOptions;
   extraArgs?: string[];
   /** extra environment for the server (MLFLOW_* vars of the test process are NOT inherited). */
   env?: Record<string, string>;
@@ -74,6 +107,13 @@ async function startOnce(opts: StartMlflowServerOptions): Promise<MlflowServer> 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-test-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const authEnv: Record<string, string> = {};
+  if (opts.basicAuth) {
+    const iniPath = path.join(dir, 'basic_auth.ini');
+    fs.writeFileSync(iniPath, basicAuthIni(opts.basicAuth, path.join(dir, 'basic_auth.db')));
+    authEnv['MLFLOW_AUTH_CONFIG_PATH'] = iniPath;
+    authEnv['MLFLOW_FLASK_SERVER_SECRET_KEY'] = randomBytes(24).toString('hex');
+  }
   const args = [
     'server',
     '--host',
@@ -87,6 +127,7 @@ async function startOnce(opts: StartMlflowServerOptions): Promise<MlflowServer> 
     '--artifacts-destination',
     path.join(dir, 'mlartifacts'),
     serveArtifacts ? '--serve-artifacts' : '--no-serve-artifacts',
+    ...(opts.basicAuth ? ['--app-name', 'basic-auth'] : []),
     ...extraArgs,
   ];
   const env = cleanEnv({
@@ -94,6 +135,7 @@ async function startOnce(opts: StartMlflowServerOptions): Promise<MlflowServer> 
     // 3.17 starts a job runner + ~7 huey consumer processes by default; the tests
     // don't need them and they slow start/stop on a 2-core box. Overridable via opts.env.
     MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false',
+    ...authEnv,
     ...(opts.env ?? {}),
   });
 
@@ -184,7 +226,44 @@ async function startOnce(opts: StartMlflowServerOptions): Promise<MlflowServer> 
     port,
     dir,
     staticPrefix,
+    basicAuth: opts.basicAuth ? { username: opts.basicAuth.adminUsername, password: opts.basicAuth.adminPassword } : undefined,
     logs: () => log.text(),
     stop,
   };
+}
+
+function basicAuthIni(o: BasicAuthOptions, dbPath: string): string {
+  for (const [k, v] of Object.entries({ adminUsername: o.adminUsername, adminPassword: o.adminPassword })) {
+    // configparser: no newlines; '%' would be taken as interpolation.
+    if (!v || /[\r\n%]/.test(v)) throw new Error(`basicAuth.${k} must be non-empty without newlines or '%'`);
+  }
+  return [
+    '[mlflow]',
+    `default_permission = ${o.defaultPermission ?? 'READ'}`,
+    `database_uri = sqlite:///${dbPath}`,
+    `admin_username = ${o.adminUsername}`,
+    `admin_password = ${o.adminPassword}`,
+    'authorization_function = mlflow.server.auth:authenticate_request_basic_auth',
+    `auth_cache_ttl_seconds = ${o.authCacheTtlSeconds ?? 0}`,
+    '',
+  ].join('\n');
+}
+
+export function basicAuthHeader(user: BasicAuthCredentials): string {
+  return 'Basic ' + Buffer.from(`${user.username}:${user.password}`, 'utf8').toString('base64');
+}
+
+/**
+ * Create a (non-admin) user on a basic-auth server: `POST /api/2.0/mlflow/users/create` with the
+ * admin's Basic credentials. MLflow wants passwords of at least 12 characters. Throws on non-2xx.
+ */
+export async function createUser(server: MlflowServer, admin: BasicAuthCredentials, user: BasicAuthCredentials): Promise<void> {
+  const res = await fetch(`${server.url}${server.staticPrefix}/api/2.0/mlflow/users/create`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: basicAuthHeader(admin) },
+    body: JSON.stringify({ username: user.username, password: user.password }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`createUser(${user.username}): HTTP ${res.status}: ${text.slice(0, 500)}`);
 }

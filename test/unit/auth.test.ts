@@ -19,7 +19,7 @@ function setup(status: number, body: object) {
       seen.push({ headers: opts.headers as Record<string, string>, body: String(opts.body) });
       return body;
     });
-  const http = new HttpClient({ dispatcher: agent, secrets: [KEY], timeoutMs: 1000, userAgent: 't' });
+  const http = new HttpClient({ dispatcher: agent, secrets: [KEY], timeoutMs: 1000, userAgent: 't', now: Date.now });
   return { http, seen };
 }
 
@@ -45,6 +45,13 @@ test('HTTP 200 is not enough: is_valid must be true', async () => {
   const { http } = setup(200, { is_valid: false, error: 'API key has expired' });
   const err = await rejection(validateKey(http, AUTH, KEY, 'platform'));
   assert.match(err.message, /not valid: API key has expired/);
+});
+
+test('a 200 without service_id, or a 2xx other than 200, is not a validation', async () => {
+  let { http } = setup(200, { is_valid: true, scopes: ['write'] });
+  assert.match((await rejection(validateKey(http, AUTH, KEY, 'platform'))).message, /did not say which service/);
+  ({ http } = setup(204, {}));
+  assert.match((await rejection(validateKey(http, AUTH, KEY, 'platform'))).message, /answered HTTP 204, not 200/);
 });
 
 test('a key for another service is named, with the ml-platform history in the hint', async () => {

@@ -11,7 +11,7 @@ function client(reply: (agent: MockAgent) => void): HttpClient {
   const agent = new MockAgent();
   agent.disableNetConnect();
   reply(agent);
-  return new HttpClient({ dispatcher: agent, secrets: [KEY], timeoutMs: 1000, userAgent: 't' });
+  return new HttpClient({ dispatcher: agent, secrets: [KEY], timeoutMs: 1000, userAgent: 't', now: Date.now });
 }
 
 async function failure(p: Promise<unknown>): Promise<ActionError> {
@@ -47,7 +47,7 @@ test('a redirect is never followed, and the message names where it pointed', asy
 
 test('a refused connection is named with the host', async () => {
   const port = await freePort();
-  const http = new HttpClient({ dispatcher: new Agent(), secrets: [], timeoutMs: 2000, userAgent: 't' });
+  const http = new HttpClient({ dispatcher: new Agent(), secrets: [], timeoutMs: 2000, userAgent: 't', now: Date.now });
   const err = await failure(http.send({ step: 'S', method: 'GET', url: new URL(`http://127.0.0.1:${port}/x`) }));
   assert.match(err.message, new RegExp(`connection refused by 127\\.0\\.0\\.1:${port}`));
   assert.equal(err.status, undefined);

@@ -93,6 +93,8 @@ test('tags: one key=value per line, validated', () => {
   assert.match(problems(base({ tags: 'novalue' })), /tags: line 1 \("novalue"\) is not key=value/);
   assert.match(problems(base({ tags: 'a=1\na=2' })), /given twice/);
   assert.match(problems(base({ tags: 'bad!key=1' })), /letters, digits/);
+  assert.match(problems(base({ tags: 'git_sha=mine' })), /"git_sha" is set by the action itself/);
+  assert.match(problems(base({ tags: 'mlflow.user=bob' })), /"mlflow\.user" is set by the action itself/);
 });
 
 test('aliases: commas or newlines, deduplicated, reserved names refused', () => {

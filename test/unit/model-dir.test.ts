@@ -45,12 +45,27 @@ test('symlinks inside the directory are followed; those leading outside are refu
   await assert.rejects(scanModelDir(dir), /leak\.txt: a symlink that points outside the model directory/);
 });
 
+test('a linked directory is walked under its own name, whichever comes first; a link loop is refused', async () => {
+  const dir = modelDir({ MLmodel: MLMODEL, 'data/w.bin': 'w' });
+  symlinkSync(path.join(dir, 'data'), path.join(dir, 'a_link'));
+  symlinkSync(path.join(dir, 'data'), path.join(dir, 'z_link'));
+  const scanned = await scanModelDir(dir);
+  assert.deepEqual(
+    scanned.files.map((f) => f.relPath),
+    ['MLmodel', 'a_link/w.bin', 'data/w.bin', 'z_link/w.bin'],
+  );
+  symlinkSync(dir, path.join(dir, 'data', 'up'));
+  await assert.rejects(scanModelDir(dir), /data\/up: a symlink to a directory that contains it \(a loop\)/);
+});
+
 test('names the server would mangle and special files are refused up front, all listed at once', async () => {
-  const dir = modelDir({ MLmodel: MLMODEL, '100%.txt': '', 'a#b': '' });
+  const dir = modelDir({ MLmodel: MLMODEL, '100%.txt': '', 'a#b': '', 'back\\slash': '', 'new\nline': '' });
   execFileSync('mkfifo', [path.join(dir, 'pipe')]);
   await assert.rejects(scanModelDir(dir), (e: Error) => {
-    assert.match(e.message, /3 files that cannot be uploaded/);
-    assert.match(e.message, /100%\.txt: the name contains %, # or \\/);
+    assert.match(e.message, /5 files that cannot be uploaded/);
+    assert.match(e.message, /back\\slash:/);
+    assert.match(e.message, /new\nline:/);
+    assert.match(e.message, /100%\.txt: the name contains %, #, \\ or a control character/);
     assert.match(e.message, /a#b:/);
     assert.match(e.message, /pipe: a FIFO, not a regular file/);
     return true;

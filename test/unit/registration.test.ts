@@ -28,7 +28,7 @@ function clientReturning(statuses: string[]) {
       model_version: { name: 'm', version: '1', status, status_message: status === 'FAILED_REGISTRATION' ? 'copy failed' : '' },
     });
   }
-  const http = new HttpClient({ dispatcher: agent, secrets: [], timeoutMs: 1000, userAgent: 't' });
+  const http = new HttpClient({ dispatcher: agent, secrets: [], timeoutMs: 1000, userAgent: 't', now: Date.now });
   return new MlflowClient(http, new URL('http://mlflow.test'), { kind: 'none', header: undefined });
 }
 

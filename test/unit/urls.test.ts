@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ActionError } from '../../src/errors.ts';
-import { apiUrl, artifactBaseUrl, encodePath, versionUiUrl } from '../../src/mlflow.ts';
+import { apiUrl, artifactBaseUrl, encodePath, versionUiUrl } from '../../src/urls.ts';
 import { fileUrl } from '../../src/upload.ts';
 
 const hokusai = new URL('https://registry.hokus.ai/api/mlflow');
@@ -18,28 +18,28 @@ test('REST paths hang below the tracking URI prefix', () => {
 
 test('mlflow-artifacts: URIs map to the artifact proxy below the prefix, as MLflow resolves them', () => {
   assert.equal(
-    artifactBaseUrl(hokusai, 'mlflow-artifacts:/3/abc/artifacts').href,
+    artifactBaseUrl(hokusai, 'mlflow-artifacts:/3/abc/artifacts', 'S').href,
     'https://registry.hokus.ai/api/mlflow/api/2.0/mlflow-artifacts/artifacts/3/abc/artifacts',
   );
   assert.equal(
-    artifactBaseUrl(plain, 'mlflow-artifacts://127.0.0.1:5000/1//r/artifacts/').href,
+    artifactBaseUrl(plain, 'mlflow-artifacts://127.0.0.1:5000/1//r/artifacts/', 'S').href,
     'http://127.0.0.1:5000/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts',
   );
 });
 
 test('artifact locations the proxy does not serve, or on another host, are refused', () => {
   assert.throws(
-    () => artifactBaseUrl(hokusai, 's3://bucket/artifacts/1'),
+    () => artifactBaseUrl(hokusai, 's3://bucket/artifacts/1', 'S'),
     (e: ActionError) => /does not proxy \(s3\)/.test(e.message) && /--serve-artifacts/.test(e.hint),
   );
-  assert.throws(() => artifactBaseUrl(plain, '/tmp/mlruns/1/r/artifacts'), /does not proxy \(a local path\)/);
-  assert.throws(() => artifactBaseUrl(hokusai, 'mlflow-artifacts://evil.example/1/r'), /on host evil\.example/);
-  assert.throws(() => artifactBaseUrl(hokusai, 'https://evil.example/api/2.0/mlflow-artifacts/artifacts/1'), /does not proxy/);
+  assert.throws(() => artifactBaseUrl(plain, '/tmp/mlruns/1/r/artifacts', 'S'), /does not proxy \(a local path\)/);
+  assert.throws(() => artifactBaseUrl(hokusai, 'mlflow-artifacts://evil.example/1/r', 'S'), /on host evil\.example/);
+  assert.throws(() => artifactBaseUrl(hokusai, 'https://evil.example/api/2.0/mlflow-artifacts/artifacts/1', 'S'), /does not proxy/);
 });
 
 test('file URLs encode every segment and keep the separators', () => {
   assert.equal(encodePath('data/my file+1.pkl'), 'data/my%20file%2B1.pkl');
-  const plan = { base: artifactBaseUrl(hokusai, 'mlflow-artifacts:/3/abc/artifacts'), artifactPath: 'model', files: [] };
+  const plan = { base: artifactBaseUrl(hokusai, 'mlflow-artifacts:/3/abc/artifacts', 'S'), artifactPath: 'model', files: [] };
   assert.equal(
     fileUrl(plan, 'sub dir/MLmodel').pathname,
     '/api/mlflow/api/2.0/mlflow-artifacts/artifacts/3/abc/artifacts/model/sub%20dir/MLmodel',
@@ -49,4 +49,9 @@ test('file URLs encode every segment and keep the separators', () => {
 test('version pages: Hokusai serves its UI at /mlflow, a plain server at its root', () => {
   assert.equal(versionUiUrl(hokusai, 'churn model', '3'), 'https://registry.hokus.ai/mlflow/#/models/churn%20model/versions/3');
   assert.equal(versionUiUrl(plain, 'm', '1'), 'http://127.0.0.1:5000/#/models/m/versions/1');
+  // A plain server started with --static-prefix /api/mlflow serves its UI there.
+  assert.equal(
+    versionUiUrl(new URL('http://127.0.0.1:5000/api/mlflow'), 'm', '1'),
+    'http://127.0.0.1:5000/api/mlflow/#/models/m/versions/1',
+  );
 });

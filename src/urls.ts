@@ -1,0 +1,60 @@
+// URLs: every REST path hangs below the tracking URI's own path, and artifact URIs map to
+// the tracking server's artifact proxy the way MLflow's own client maps them.
+import { ActionError } from './errors.ts';
+
+/** `{tracking-uri}/api/2.0/...`: the REST path is appended below the URI's own path. */
+export function apiUrl(trackingUri: URL, restPath: string, query?: Record<string, string>): URL {
+  const u = new URL(trackingUri.href);
+  u.pathname = `${u.pathname.replace(/\/+$/, '')}${restPath}`;
+  u.search = '';
+  if (query) for (const [k, v] of Object.entries(query)) u.searchParams.set(k, v);
+  return u;
+}
+
+/** Encodes each path segment and keeps the separators. */
+export function encodePath(relPath: string): string {
+  return relPath.split('/').map(encodeURIComponent).join('/');
+}
+
+/**
+ * The artifact-proxy URL under which a run's artifacts live, following MLflow's own
+ * MlflowArtifactsRepository.resolve_uri. The key is only ever sent to the tracking host,
+ * so an artifact URI on another host is refused.
+ */
+export function artifactBaseUrl(trackingUri: URL, artifactUri: string, step: string): URL {
+  const m = /^mlflow-artifacts:(?:\/\/([^/]*))?(\/.*)?$/.exec(artifactUri);
+  if (m) {
+    const host = m[1];
+    if (host && host !== trackingUri.host) {
+      throw new ActionError(`the run's artifact location ${artifactUri} is on host ${host}, not on the tracking host ${trackingUri.host}`, {
+        step,
+        hint: 'The action sends the API key only to the tracking host. Use an experiment whose artifact location is plain mlflow-artifacts:/ (the server default with --serve-artifacts).',
+      });
+    }
+    const rest = (m[2] ?? '/').replace(/\/+/g, '/').replace(/\/$/, '');
+    return apiUrl(trackingUri, `/api/2.0/mlflow-artifacts/artifacts${rest}`);
+  }
+  if (/^https?:\/\//.test(artifactUri)) {
+    const u = new URL(artifactUri);
+    if (u.host === trackingUri.host && u.pathname.includes('/api/2.0/mlflow-artifacts/artifacts')) {
+      u.pathname = u.pathname.replace(/\/+$/, '');
+      return u;
+    }
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(artifactUri)?.[1] ?? 'a local path';
+  throw new ActionError(`the run's artifact location is ${artifactUri}, which the tracking server does not proxy (${scheme})`, {
+    step,
+    hint: "The action uploads through the tracking server's artifact proxy. Run the server with --serve-artifacts (MLflow's default) and without a --default-artifact-root that points at a bucket or path, or use an experiment whose artifact location is mlflow-artifacts:/.",
+  });
+}
+
+/**
+ * The registry UI page of a model version: below the tracking URI, as MLflow serves it
+ * (also with --static-prefix). Hokusai serves its UI at /mlflow next to the /api/mlflow proxy.
+ */
+export function versionUiUrl(trackingUri: URL, name: string, version: string): string {
+  const base = new URL(trackingUri.href);
+  const hokusai = base.hostname === 'hokus.ai' || base.hostname.endsWith('.hokus.ai');
+  const prefix = base.pathname.replace(/\/+$/, '').replace(hokusai ? /\/api\/mlflow$/ : /^$/, hokusai ? '/mlflow' : '');
+  return `${base.origin}${prefix}/#/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`;
+}
