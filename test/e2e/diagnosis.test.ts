@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertNoSecret, checksOf, errorOf, type CheckOutput } from '../support/action-asserts.ts';
+import { assertNoSecret, checksOf, errorOf } from '../support/action-asserts.ts';
 import { startFakeAuth, type FakeAuth } from '../support/fake-auth.ts';
 import { startFrontProxy, type FrontProxyOptions } from '../support/front-proxy.ts';
 import { createUser, startMlflowServer, type MlflowServer } from '../support/mlflow-server.ts';
@@ -68,8 +68,19 @@ async function throughProxy(
 const verify = { mode: 'verify' };
 const register = () => ({ 'model-path': modelDir, 'model-name': 'diagnosed' });
 
-/** verify mode: exit 1, status fail, and the named check failed with these words. */
-function assertCheckFailed(r: ActionRun, name: string, patterns: RegExp[]): CheckOutput {
+/**
+ * verify mode: exit 1, status fail, the named check failed with these words, no secret
+ * shown, and nothing written to the server behind it.
+ */
+async function assertCheckFailed(
+  server: MlflowServer,
+  run: () => Promise<ActionRun>,
+  name: string,
+  patterns: RegExp[],
+): Promise<ActionRun> {
+  const headers = server.basicAuth ? { headers: { authorization: basic(ADMIN) } } : {};
+  const before = await registryState(server.url, headers);
+  const r = await run();
   assert.equal(r.code, 1, r.stdout);
   assert.equal(r.outputs.status, 'fail');
   const check = checksOf(r)[name];
@@ -80,9 +91,9 @@ function assertCheckFailed(r: ActionRun, name: string, patterns: RegExp[]): Chec
   assert.match(errorOf(r), new RegExp(`- ${name}: `));
   assert.match(r.summary, /## ❌ Registry check failed/);
   assertNoSecret(r, SECRETS);
-  return check;
+  assert.deepEqual(await registryState(server.url, headers), before, 'verify mode wrote something');
+  return r;
 }
-
 /** register mode: exit 1, these words in the error, no outputs, nothing written. */
 async function assertRegisterFailed(server: MlflowServer, run: () => Promise<ActionRun>, patterns: RegExp[]): Promise<void> {
   const before = await registryState(server.url, server.basicAuth ? { headers: { authorization: basic(ADMIN) } } : {});
@@ -102,23 +113,27 @@ const basic = (c: { username: string; password: string }) => `Basic ${Buffer.fro
 describe('network failures', () => {
   test('connection refused', async () => {
     const port = await freePort();
-    const r = await runAction({ ...verify, 'tracking-uri': `http://127.0.0.1:${port}`, 'auth-url': '' });
-    assertCheckFailed(r, 'Tracking server', [new RegExp(`connection refused by 127\\.0\\.0\\.1:${port}`), /Nothing is listening/]);
+    const r = await assertCheckFailed(
+      mlflow,
+      () => runAction({ ...verify, 'tracking-uri': `http://127.0.0.1:${port}`, 'auth-url': '' }),
+      'Tracking server',
+      [new RegExp(`connection refused by 127\\.0\\.0\\.1:${port}`), /Nothing is listening/],
+    );
     assert.equal(checksOf(r)['Artifact proxy']!.result, 'skipped');
   });
 
   test('a timeout: no answer within request-timeout', async () => {
-    const r = await throughProxy({ faults: [{ path: /experiments\/search/, stallMs: 10_000 }] }, { ...verify, 'request-timeout': '2' });
-    assertCheckFailed(r, 'Tracking server', [
-      /no answer from 127\.0\.0\.1:\d+ within 2 s/,
-      /GET \/api\/mlflow\/api\/2\.0\/mlflow\/experiments\/search/,
-    ]);
+    await assertCheckFailed(
+      mlflow,
+      () => throughProxy({ faults: [{ path: /experiments\/search/, stallMs: 10_000 }] }, { ...verify, 'request-timeout': '2' }),
+      'Tracking server',
+      [/no answer from 127\.0\.0\.1:\d+ within 2 s/, /GET \/api\/mlflow\/api\/2\.0\/mlflow\/experiments\/search/],
+    );
   });
 
   test('a self-signed TLS certificate fails verification; NODE_EXTRA_CA_CERTS makes it trusted', async () => {
     const cert = selfSignedCert();
-    const r = await throughProxy({ tls: { key: cert.key, cert: cert.cert } }, verify);
-    assertCheckFailed(r, 'Tracking server', [
+    await assertCheckFailed(mlflow, () => throughProxy({ tls: { key: cert.key, cert: cert.cert } }, verify), 'Tracking server', [
       /TLS verification failed for 127\.0\.0\.1:\d+ \(DEPTH_ZERO_SELF_SIGNED_CERT\)/,
       /NODE_EXTRA_CA_CERTS/,
     ]);
@@ -128,19 +143,19 @@ describe('network failures', () => {
   });
 
   test('a redirect is never followed, and its target is named', async () => {
-    const r = await throughProxy({ redirect: { status: 307, location: 'https://login.example.com/sso' } }, verify);
-    const c = assertCheckFailed(r, 'Tracking server', [
-      /redirect \(HTTP 307\) to https:\/\/login\.example\.com\/sso/,
-      /redirects are never followed/,
-    ]);
-    assert.match(c.request ?? '', /→ HTTP 307/);
+    const r = await assertCheckFailed(
+      mlflow,
+      () => throughProxy({ redirect: { status: 307, location: 'https://login.example.com/sso' } }, verify),
+      'Tracking server',
+      [/redirect \(HTTP 307\) to https:\/\/login\.example\.com\/sso/, /redirects are never followed/],
+    );
+    assert.match(checksOf(r)['Tracking server']!.request ?? '', /→ HTTP 307/);
   });
 });
 
 describe('key failures', () => {
   test('401: an invalid or expired key', async () => {
-    const r = await throughProxy({}, { ...verify, 'api-key': UNKNOWN_KEY });
-    assertCheckFailed(r, 'Key validation', [
+    const r = await assertCheckFailed(mlflow, () => throughProxy({}, { ...verify, 'api-key': UNKNOWN_KEY }), 'Key validation', [
       /HTTP 401/,
       /Invalid or expired API key/,
       /invalid, expired or revoked/,
@@ -150,13 +165,16 @@ describe('key failures', () => {
   });
 
   test('401: a key issued for another service', async () => {
-    const r = await throughProxy({}, { ...verify, 'api-key': OTHER_SERVICE_KEY });
-    assertCheckFailed(r, 'Key validation', [/HTTP 401/, /Key not authorized for this service/, /issued for another service/, /"platform"/]);
+    await assertCheckFailed(mlflow, () => throughProxy({}, { ...verify, 'api-key': OTHER_SERVICE_KEY }), 'Key validation', [
+      /HTTP 401/,
+      /Key not authorized for this service/,
+      /issued for another service/,
+      /"platform"/,
+    ]);
   });
 
   test('403 REGISTRY_ADMIN_REQUIRED from the Hokusai registry, in verify and register mode', async () => {
-    const r = await throughProxy({ adminKeys: [] }, verify);
-    assertCheckFailed(r, 'Tracking server', [
+    await assertCheckFailed(mlflow, () => throughProxy({ adminKeys: [] }, verify), 'Tracking server', [
       /HTTP 403 REGISTRY_ADMIN_REQUIRED/,
       /Admin access required for the model registry/,
       /registry-admin keys/,
@@ -169,14 +187,19 @@ describe('key failures', () => {
   });
 
   test('basic-auth server: a wrong password is a real 401', async () => {
-    const r = await runAction({
-      ...verify,
-      'tracking-uri': basicAuth.url,
-      'auth-url': '',
-      'tracking-username': 'alice',
-      'tracking-password': 'wrong-password-000',
-    });
-    assertCheckFailed(r, 'Tracking server', [/HTTP 401/, /Check tracking-username and tracking-password/]);
+    await assertCheckFailed(
+      basicAuth,
+      () =>
+        runAction({
+          ...verify,
+          'tracking-uri': basicAuth.url,
+          'auth-url': '',
+          'tracking-username': 'alice',
+          'tracking-password': 'wrong-password-000',
+        }),
+      'Tracking server',
+      [/HTTP 401/, /Check tracking-username and tracking-password/],
+    );
   });
 
   test('basic-auth server: a user without permission gets a real 403, and nothing is written', async () => {
@@ -198,8 +221,12 @@ describe('key failures', () => {
 
 describe('routing failures', () => {
   test('404: tracking-uri without the path prefix the server needs (real server)', async () => {
-    const r = await runAction({ ...verify, 'tracking-uri': `${mlflow.url}/api/mlflow`, 'auth-url': '' });
-    assertCheckFailed(r, 'Tracking server', [/HTTP 404/, /not found below tracking-uri/, /full path prefix/]);
+    await assertCheckFailed(
+      mlflow,
+      () => runAction({ ...verify, 'tracking-uri': `${mlflow.url}/api/mlflow`, 'auth-url': '' }),
+      'Tracking server',
+      [/HTTP 404/, /not found below tracking-uri/, /full path prefix/],
+    );
     await assertRegisterFailed(mlflow, () => runAction({ ...register(), 'tracking-uri': `${mlflow.url}/api/mlflow`, 'auth-url': '' }), [
       /Preflight failed: HTTP 404/,
       /request: GET \/api\/mlflow\/api\/2\.0\/mlflow\/experiments\/get-by-name → HTTP 404/,
@@ -208,8 +235,7 @@ describe('routing failures', () => {
   });
 
   test('404 on the artifact route alone (the July 2025 registry)', async () => {
-    const r = await throughProxy({ routeArtifacts: false }, verify);
-    assertCheckFailed(r, 'Artifact proxy', [
+    const r = await assertCheckFailed(mlflow, () => throughProxy({ routeArtifacts: false }, verify), 'Artifact proxy', [
       /HTTP 404/,
       /GET \/api\/mlflow\/api\/2\.0\/mlflow-artifacts\/artifacts → HTTP 404/,
       /not served at this address/,
@@ -219,8 +245,12 @@ describe('routing failures', () => {
   });
 
   test('503: the server runs with --no-serve-artifacts (real server), in verify and register mode', async () => {
-    const r = await runAction({ ...verify, 'tracking-uri': noServe.url, 'auth-url': '' });
-    assertCheckFailed(r, 'Artifact proxy', [/HTTP 503/, /--no-serve-artifacts/]);
+    const r = await assertCheckFailed(
+      noServe,
+      () => runAction({ ...verify, 'tracking-uri': noServe.url, 'auth-url': '' }),
+      'Artifact proxy',
+      [/HTTP 503/, /--no-serve-artifacts/],
+    );
     assert.equal(checksOf(r)['Tracking server']!.result, 'pass');
     await assertRegisterFailed(noServe, () => runAction({ ...register(), 'tracking-uri': noServe.url, 'auth-url': '' }), [
       /Check artifact proxy failed: HTTP 503/,
@@ -232,37 +262,47 @@ describe('routing failures', () => {
 
 describe('load and server failures', () => {
   test('429 with its Retry-After value', async () => {
-    const r = await throughProxy(
-      {
-        faults: [
+    await assertCheckFailed(
+      mlflow,
+      () =>
+        throughProxy(
           {
-            path: /experiments\/search/,
-            status: 429,
-            headers: { 'retry-after': '30', 'content-type': 'application/json' },
-            body: '{"detail":"Rate limit exceeded"}',
+            faults: [
+              {
+                path: /experiments\/search/,
+                status: 429,
+                headers: { 'retry-after': '30', 'content-type': 'application/json' },
+                body: '{"detail":"Rate limit exceeded"}',
+              },
+            ],
           },
-        ],
-      },
-      verify,
+          verify,
+        ),
+      'Tracking server',
+      [/HTTP 429; the server asks to retry after 30 s/, /Rate limit exceeded/, /wait 30 s/],
     );
-    assertCheckFailed(r, 'Tracking server', [/HTTP 429; the server asks to retry after 30 s/, /Rate limit exceeded/, /wait 30 s/]);
   });
 
   test('5xx from a gateway', async () => {
-    const r = await throughProxy(
-      {
-        faults: [
+    await assertCheckFailed(
+      mlflow,
+      () =>
+        throughProxy(
           {
-            path: /registered-models\/search/,
-            status: 502,
-            headers: { 'content-type': 'text/html' },
-            body: '<html><body><h1>502 Bad Gateway</h1></body></html>',
+            faults: [
+              {
+                path: /registered-models\/search/,
+                status: 502,
+                headers: { 'content-type': 'text/html' },
+                body: '<html><body><h1>502 Bad Gateway</h1></body></html>',
+              },
+            ],
           },
-        ],
-      },
-      verify,
+          verify,
+        ),
+      'Model registry',
+      [/HTTP 502/, /502 Bad Gateway/, /gateway in front of MLflow/],
     );
-    assertCheckFailed(r, 'Model registry', [/HTTP 502/, /502 Bad Gateway/, /gateway in front of MLflow/]);
   });
 
   test('413 on an upload: named, and the run ends FAILED with nothing registered', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Agent, MockAgent } from 'undici';
 import { ActionError } from '../../src/errors.ts';
-import { HttpClient, parseErrorBody } from '../../src/http.ts';
+import { HttpClient, networkError, parseErrorBody } from '../../src/http.ts';
 import { freePort } from '../support/ports.ts';
 
 const KEY = 'fake-unit-key-abcdef';
@@ -76,4 +76,20 @@ test('server words: MLflow JSON, FastAPI JSON, HTML and text; the key is redacte
   });
   assert.deepEqual(parseErrorBody(`bad key ${KEY} echoed`, 'text/plain', [KEY]), { message: 'bad key *** echoed' });
   assert.equal(parseErrorBody('x'.repeat(1000), 'text/plain', []).message?.length, 301);
+});
+
+test('network failures before any status are named: DNS, timeouts, TLS, resets', () => {
+  const url = new URL('https://registry.example.test:8443/api/mlflow/x');
+  const where = { step: 'S', method: 'GET', path: url.pathname };
+  const named = (code: string) =>
+    networkError(Object.assign(new Error('fetch failed'), { cause: { code, message: code } }), url, where, 5000);
+  assert.match(named('ENOTFOUND').message, /could not resolve host registry\.example\.test/);
+  assert.match(named('EAI_AGAIN').message, /could not resolve host/);
+  assert.match(named('UND_ERR_CONNECT_TIMEOUT').message, /no answer from registry\.example\.test:8443 within 5 s/);
+  assert.match(named('UND_ERR_HEADERS_TIMEOUT').message, /within 5 s/);
+  const tls = named('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+  assert.match(tls.message, /TLS verification failed for registry\.example\.test:8443 \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/);
+  assert.match(tls.hint, /NODE_EXTRA_CA_CERTS/);
+  assert.match(named('ECONNRESET').message, /closed unexpectedly/);
+  assert.equal(named('ENOTFOUND').path, '/api/mlflow/x');
 });
