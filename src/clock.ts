@@ -1,10 +1,13 @@
 // Time, passed in so tests can drive waits without waiting.
+import { setTimeout as delay } from 'node:timers/promises';
+
 export interface Clock {
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** Rejects when the signal aborts (cancellation). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: (ms, signal) => delay(ms, undefined, { signal }),
 };

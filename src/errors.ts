@@ -16,6 +16,8 @@ export interface FailureDetails {
   code?: string;
   /** The job summary already shows this failure (verify mode's checks table). */
   reported?: boolean;
+  /** Set when trying again may help: why, and how long the server asked us to wait. */
+  retry?: { reason: string; afterMs?: number };
   cause?: unknown;
 }
 
@@ -28,6 +30,7 @@ export class ActionError extends Error {
   readonly serverMessage: string | undefined;
   readonly code: string | undefined;
   readonly reported: boolean;
+  readonly retry: { reason: string; afterMs?: number } | undefined;
 
   constructor(message: string, details: FailureDetails) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -40,6 +43,7 @@ export class ActionError extends Error {
     this.serverMessage = details.serverMessage;
     this.code = details.code;
     this.reported = details.reported ?? false;
+    this.retry = details.retry;
   }
 
   /** The details, to build a variant of this error. */
@@ -52,6 +56,8 @@ export class ActionError extends Error {
       status: this.status,
       serverMessage: this.serverMessage,
       code: this.code,
+      reported: this.reported,
+      retry: this.retry,
     };
   }
 }

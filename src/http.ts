@@ -3,7 +3,9 @@
 // step, method, path and status, and keeps the API key out of every message.
 import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
+import type { Clock } from './clock.ts';
 import { ActionError, redact } from './errors.ts';
+import { backoffMs, DEFAULT_POLICY, parseRetryAfter, retryReason, type RetryPolicy } from './retry.ts';
 
 export interface HttpRequest {
   /** Phase shown in errors, e.g. "Upload model". */
@@ -12,8 +14,8 @@ export interface HttpRequest {
   url: URL;
   /** JSON body; sets content-type. */
   json?: unknown;
-  /** Raw body for uploads; needs contentLength (MLflow stores an empty file without it). */
-  body?: Readable;
+  /** Opens the raw body of an upload, afresh for each attempt; needs contentLength (MLflow stores an empty file without it). */
+  openBody?: () => Readable;
   contentLength?: number;
   /** The Authorization header value (Bearer key or Basic credentials), when set. */
   authorization?: string;
@@ -21,6 +23,11 @@ export interface HttpRequest {
   accept?: (status: number, body: ErrorBody) => boolean;
   /** Hint for a failure this request is known to produce, chosen by the caller. */
   hintFor?: (status: number, body: ErrorBody) => string | undefined;
+  /**
+   * For creates that are not idempotent: called before a retry, it looks for what a failed
+   * attempt may have created after all (a 500 sent after the commit). Found: that is the answer.
+   */
+  recover?: () => Promise<unknown>;
 }
 
 export interface HttpResponse<T> {
@@ -44,8 +51,16 @@ export interface HttpOptions {
   userAgent: string;
   /** Called with one line per request, for core.debug. */
   debug?: (line: string) => void;
-  now: () => number;
+  /** Called once per retry, for the log. */
+  onRetry?: (line: string) => void;
+  clock: Clock;
+  random: () => number;
+  retry: RetryPolicy;
+  /** Aborts every request and wait (cancellation). */
+  signal?: AbortSignal;
 }
+
+export { DEFAULT_POLICY };
 
 const SERVER_MESSAGE_LIMIT = 300;
 
@@ -55,8 +70,45 @@ export class HttpClient {
     this.opts = opts;
   }
 
+  /** Sends the request, retrying what may succeed on a later attempt. */
   async send<T>(req: HttpRequest): Promise<HttpResponse<T>> {
-    const { now } = this.opts;
+    const { clock, retry: policy, signal } = this.opts;
+    const started = clock.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.sendOnce<T>(req);
+      } catch (err) {
+        if (!(err instanceof ActionError) || !err.retry || signal?.aborted) throw err;
+        const wait = backoffMs(attempt, policy, this.opts.random, err.retry.afterMs);
+        if (attempt > policy.maxRetries || clock.now() - started + wait > policy.budgetMs) {
+          if (attempt === 1) throw err;
+          throw new ActionError(`${err.message} (gave up after ${attempt} attempts)`, err.details());
+        }
+        this.opts.onRetry?.(
+          `${req.method} ${req.url.pathname}: ${err.retry.reason}; retry ${attempt} of ${policy.maxRetries} in ${(wait / 1000).toFixed(1)} s${err.retry.afterMs === undefined ? '' : ' (Retry-After)'}`,
+        );
+        await this.sleep(wait, req);
+        if (req.recover) {
+          const found = await req.recover();
+          if (found !== undefined) {
+            this.opts.onRetry?.(`${req.method} ${req.url.pathname}: the failed attempt had succeeded after all; using its result`);
+            return { status: 200, data: found as T, error: {} };
+          }
+        }
+      }
+    }
+  }
+
+  private async sleep(ms: number, req: HttpRequest): Promise<void> {
+    try {
+      await this.opts.clock.sleep(ms, this.opts.signal);
+    } catch (err) {
+      throw cancelled(req, err);
+    }
+  }
+
+  private async sendOnce<T>(req: HttpRequest): Promise<HttpResponse<T>> {
+    const { now } = this.opts.clock;
     const started = now();
     const headers: Record<string, string> = {
       'user-agent': this.opts.userAgent,
@@ -67,8 +119,8 @@ export class HttpClient {
     if (req.json !== undefined) {
       body = JSON.stringify(req.json);
       headers['content-type'] = 'application/json';
-    } else if (req.body !== undefined) {
-      body = req.body;
+    } else if (req.openBody !== undefined) {
+      body = req.openBody();
       headers['content-type'] = 'application/octet-stream';
       headers['content-length'] = String(req.contentLength ?? 0);
     }
@@ -83,12 +135,18 @@ export class HttpClient {
         dispatcher: this.opts.dispatcher,
         headersTimeout: this.opts.timeoutMs,
         bodyTimeout: this.opts.timeoutMs,
+        signal: this.opts.signal,
       });
     } catch (err) {
+      if (body && typeof body !== 'string') body.destroy();
+      if (this.opts.signal?.aborted) throw cancelled(req, err);
       throw networkError(err, req.url, where, this.opts.timeoutMs);
     }
 
-    const text = await res.body.text().catch(() => '');
+    const text = await res.body.text().catch((err: unknown) => {
+      if (this.opts.signal?.aborted) throw cancelled(req, err);
+      return '';
+    });
     const ms = Math.round(now() - started);
     this.opts.debug?.(`${req.method} ${req.url.pathname} → ${res.statusCode} (${ms} ms)`);
 
@@ -119,6 +177,7 @@ export class HttpClient {
     }
     const serverMessage = describeErrorBody(error);
     const retryAfter = res.statusCode === 429 || res.statusCode === 503 ? headerValue(res.headers['retry-after']) : undefined;
+    const reason = retryReason(res.statusCode, []);
     const wait = retryAfter ? `; the server asks to retry after ${/^\d+$/.test(retryAfter) ? `${retryAfter} s` : retryAfter}` : '';
     throw new ActionError(`HTTP ${res.statusCode}${error.code ? ` ${error.code}` : ''}${wait}`, {
       ...where,
@@ -126,6 +185,7 @@ export class HttpClient {
       code: error.code,
       serverMessage,
       hint: req.hintFor?.(res.statusCode, error) ?? genericHint(res.statusCode, retryAfter),
+      retry: reason ? { reason, afterMs: parseRetryAfter(retryAfter, Date.now()) } : undefined,
     });
   }
 }
@@ -235,5 +295,18 @@ export function networkError(
     message = `request to ${host} failed: ${first}`;
     hint = 'Check that the runner can reach the host and that the URL is right.';
   }
-  return new ActionError(message, { ...where, hint, cause: err });
+  const reason = retryReason(undefined, codes);
+  return new ActionError(message, { ...where, hint, cause: err, retry: reason ? { reason } : undefined });
+}
+
+/** The job was cancelled while this request or wait was under way. */
+function cancelled(req: HttpRequest, cause: unknown): ActionError {
+  return new ActionError('cancelled', {
+    step: req.step,
+    method: req.method,
+    path: req.url.pathname,
+    code: 'CANCELLED',
+    hint: 'The job was cancelled (SIGINT/SIGTERM from the runner); the request was aborted.',
+    cause,
+  });
 }

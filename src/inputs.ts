@@ -23,6 +23,8 @@ export const INPUT_NAMES = [
   'aliases',
   'await-timeout',
   'request-timeout',
+  'max-retries',
+  'allow-insecure-http',
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 export type RawInputs = Record<InputName, string>;
@@ -58,6 +60,8 @@ export interface Config {
   aliases: readonly string[];
   awaitTimeoutSeconds: number;
   requestTimeoutSeconds: number;
+  maxRetries: number;
+  allowInsecureHttp: boolean;
 }
 
 export interface InputContext {
@@ -72,7 +76,7 @@ const TAG_KEY = /^[/\w.\- :]+$/;
 const ALIAS = /^[\w-]+$/;
 const RESERVED_ALIAS = /^(latest|v\d+)$/i;
 // Keys the action sets on runs and versions (lineage.ts), and MLflow's own namespace.
-const RESERVED_TAG = /^(mlflow\.|git_sha$|git_ref$|github_|model_digest$|failure_reason$)/;
+const RESERVED_TAG = /^(mlflow\.|git_sha$|git_ref$|github_|model_digest$|failure_reason$|registration_request_id$)/;
 
 /** An http(s) base URL; with `optional`, an empty string means "not set". */
 const url = (input: InputName, what: string, optional = false) =>
@@ -157,6 +161,12 @@ function schema(ctx: InputContext) {
       .regex(/^\d+$/, 'must be a whole number of seconds, e.g. 120.')
       .transform(Number)
       .pipe(z.number().min(1, 'must be at least 1 second.').max(3600, 'must be at most 3600 seconds.')),
+    'max-retries': z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number, e.g. 5 (0 turns retries off).')
+      .transform(Number)
+      .pipe(z.number().max(20, 'must be at most 20.')),
+    'allow-insecure-http': bool,
   });
 }
 
@@ -205,6 +215,19 @@ function parseAliases(text: string, ctx: z.RefinementCtx): string[] {
   return aliases;
 }
 
+/** http:// to anything but loopback (localhost, 127.0.0.0/8, ::1). */
+function isInsecureRemote(value: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return false; // reported by the schema
+  }
+  if (u.protocol !== 'http:') return false;
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return !(host === 'localhost' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1');
+}
+
 /** Rules that depend on the mode or on another input. */
 function crossFieldIssues(raw: RawInputs): Array<{ input: string; message: string }> {
   const issues: Array<{ input: string; message: string }> = [];
@@ -230,6 +253,16 @@ function crossFieldIssues(raw: RawInputs): Array<{ input: string; message: strin
       input: missing,
       message: 'is empty: tracking-username and tracking-password go together (HTTP basic auth for MLflow servers that use it).',
     });
+  }
+  if (!/^true$/i.test(raw['allow-insecure-http'])) {
+    for (const input of ['tracking-uri', 'auth-url'] as const) {
+      if (isInsecureRemote(raw[input])) {
+        issues.push({
+          input,
+          message: `uses http:// to a host that is not this machine, which would send the key in clear text. Use https://, or set allow-insecure-http: true if the network is trusted.`,
+        });
+      }
+    }
   }
   if (raw.mode === 'verify' && /^true$/i.test(raw['dry-run'])) {
     issues.push({ input: 'dry-run', message: 'applies to mode: register only; verify never writes anything.' });
@@ -270,6 +303,8 @@ export function parseInputs(raw: RawInputs, ctx: InputContext): Config {
     aliases: v.aliases,
     awaitTimeoutSeconds: v['await-timeout'],
     requestTimeoutSeconds: v['request-timeout'],
+    maxRetries: v['max-retries'],
+    allowInsecureHttp: v['allow-insecure-http'],
   };
 }
 
@@ -284,6 +319,8 @@ export const INPUT_DEFAULTS: Partial<RawInputs> = {
   'artifact-path': 'model',
   'await-timeout': '300',
   'request-timeout': '120',
+  'max-retries': '5',
+  'allow-insecure-http': 'false',
 };
 
 /**

@@ -7,15 +7,15 @@ import { context } from '@actions/github';
 import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import { requireWrite, validateKey } from './auth.ts';
 import { ActionError, formatError, redact, toActionError } from './errors.ts';
-import { HttpClient } from './http.ts';
+import { DEFAULT_POLICY, HttpClient } from './http.ts';
 import { parseInputs, readRawInputs, type Config } from './inputs.ts';
 import { lineageFrom, lineageTags, mlflowSourceTags, type GitHubContext, type Lineage } from './lineage.ts';
 import { buildManifest, manifestDigest } from './manifest.ts';
-import { commitFilter, MlflowClient, trackingAuth, type RunInfo } from './mlflow.ts';
+import { commitFilter, MlflowClient, trackingAuth, type ModelVersion, type RunInfo } from './mlflow.ts';
 import { artifactBaseUrl, versionUiUrl } from './urls.ts';
 import { scanModelDir } from './model-dir.ts';
 import { systemClock, type Clock } from './clock.ts';
-import { awaitReady, registerVersion, setAliases } from './registration.ts';
+import { awaitReady, decideReuse, registerVersion, setAliases } from './registration.ts';
 import { formatBytes, formatDuration, renderChecks, renderFailure, renderPlan, renderSuccess, type RegisteredResult } from './summary.ts';
 import { uploadFiles, verifyUpload, type UploadPlan } from './upload.ts';
 import { checksJson, overallStatus, runChecks } from './verify.ts';
@@ -25,11 +25,16 @@ export interface Deps {
   cwd: string;
   dispatcher: Dispatcher;
   clock: Clock;
+  random: () => number;
   github: GitHubContext;
+  /** Where the runner's SIGINT and SIGTERM arrive. */
+  signals: Pick<NodeJS.Process, 'on' | 'off'>;
 }
 
 const USER_AGENT = 'hokusai-register-model-action/0.1';
 const UPLOAD_CONCURRENCY = 4;
+/** Cleanup after a failure or a cancel must finish before the runner's SIGKILL (2.5 s after SIGTERM). */
+const CLEANUP_TIMEOUT_MS = 2000;
 
 function defaultDeps(): Deps {
   return {
@@ -38,6 +43,7 @@ function defaultDeps(): Deps {
     // Honours HTTPS_PROXY / NO_PROXY like the rest of the runner's tools.
     dispatcher: new EnvHttpProxyAgent(),
     clock: systemClock,
+    random: Math.random,
     github: {
       sha: context.sha,
       ref: context.ref,
@@ -50,6 +56,7 @@ function defaultDeps(): Deps {
       repository: process.env.GITHUB_REPOSITORY ?? '',
       payload: context.payload,
     },
+    signals: process,
   };
 }
 
@@ -59,11 +66,58 @@ interface Session {
   deps: Deps;
   http: HttpClient;
   mlflow: MlflowClient;
+  /** The same server without the cancel signal and with a short timeout, for ending a run. */
+  cleanup: MlflowClient;
   lineage: Lineage;
   started: number;
   secrets: string[];
   /** Set while an MLflow run is open, so a failure can end it. */
   activeRun?: RunInfo;
+}
+
+/** Reads and masks the inputs, and builds the clients both entry points use. */
+function openSession(deps: Deps, secrets: string[], signal: AbortSignal | undefined): Session {
+  const raw = readRawInputs(deps.env);
+  // Mask first, before anything can print them.
+  for (const secret of [raw['api-key'], raw['tracking-password']]) {
+    if (secret) {
+      core.setSecret(secret);
+      secrets.push(secret);
+    }
+  }
+  const cfg = parseInputs(raw, { cwd: deps.cwd, repository: deps.env.GITHUB_REPOSITORY });
+  const auth = trackingAuth(cfg.apiKey, cfg.trackingCredentials);
+  if (auth.kind === 'basic' && auth.header) {
+    // The encoded credentials are a secret of their own.
+    core.setSecret(auth.header.slice('Basic '.length));
+    secrets.push(auth.header.slice('Basic '.length));
+  }
+  const base = {
+    dispatcher: deps.dispatcher,
+    secrets,
+    userAgent: USER_AGENT,
+    debug: core.debug,
+    clock: deps.clock,
+    random: deps.random,
+  };
+  const http = new HttpClient({
+    ...base,
+    timeoutMs: cfg.requestTimeoutSeconds * 1000,
+    retry: { ...DEFAULT_POLICY, maxRetries: cfg.maxRetries },
+    signal,
+    onRetry: (line) => core.info(`Retrying: ${line}`),
+  });
+  const cleanupHttp = new HttpClient({ ...base, timeoutMs: CLEANUP_TIMEOUT_MS, retry: { ...DEFAULT_POLICY, maxRetries: 0 } });
+  return {
+    cfg,
+    deps,
+    http,
+    mlflow: new MlflowClient(http, cfg.trackingUri, auth),
+    cleanup: new MlflowClient(cleanupHttp, cfg.trackingUri, auth),
+    lineage: lineageFrom(deps.github),
+    started: deps.clock.now(),
+    secrets,
+  };
 }
 
 export async function run(overrides: Partial<Deps> = {}): Promise<void> {
@@ -72,51 +126,63 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
   let session: Session | undefined;
   let modeTitle = 'Model registration';
 
+  // The runner cancels with SIGINT, then SIGTERM 7.5 s later, then SIGKILL 2.5 s after that.
+  const controller = new AbortController();
+  let cancelledBy: string | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (cancelledBy) return core.info(`${signal} received; still ending the MLflow run.`);
+    cancelledBy = signal;
+    core.info(`${signal} received: cancelling.`);
+    controller.abort();
+  };
+  deps.signals.on('SIGINT', onSignal);
+  deps.signals.on('SIGTERM', onSignal);
+
   try {
-    const raw = readRawInputs(deps.env);
-    // Mask first, before anything can print them.
-    for (const secret of [raw['api-key'], raw['tracking-password']]) {
-      if (secret) {
-        core.setSecret(secret);
-        secrets.push(secret);
-      }
-    }
-    const cfg = parseInputs(raw, { cwd: deps.cwd, repository: deps.env.GITHUB_REPOSITORY });
-    const auth = trackingAuth(cfg.apiKey, cfg.trackingCredentials);
-    if (auth.kind === 'basic' && auth.header) {
-      // The encoded credentials are a secret of their own.
-      core.setSecret(auth.header.slice('Basic '.length));
-      secrets.push(auth.header.slice('Basic '.length));
-    }
-    const http = new HttpClient({
-      dispatcher: deps.dispatcher,
-      secrets,
-      timeoutMs: cfg.requestTimeoutSeconds * 1000,
-      userAgent: USER_AGENT,
-      debug: core.debug,
-      now: deps.clock.now,
-    });
-    session = {
-      cfg,
-      deps,
-      http,
-      mlflow: new MlflowClient(http, cfg.trackingUri, auth),
-      lineage: lineageFrom(deps.github),
-      started: deps.clock.now(),
-      secrets,
-    };
-    if (cfg.mode === 'verify') {
+    session = openSession(deps, secrets, controller.signal);
+    if (session.cfg.mode === 'verify') {
       modeTitle = 'Registry check';
       await verifyMode(session);
     } else {
-      modeTitle = cfg.dryRun ? 'Dry run' : modeTitle;
+      modeTitle = session.cfg.dryRun ? 'Dry run' : modeTitle;
       await registerMode(session);
     }
   } catch (thrown) {
-    const err = toActionError(thrown, 'Run');
-    if (session?.activeRun) await failRun(session, session.activeRun, redact(`${err.step}: ${err.message}`, secrets));
+    let err = toActionError(thrown, 'Run');
+    if (cancelledBy) {
+      err = new ActionError(`the job was cancelled (${cancelledBy}) during this step`, {
+        step: err.step,
+        hint: 'Nothing to fix: the runner cancelled the job. An MLflow run this job started is marked KILLED; re-run the job to register.',
+      });
+    }
+    if (session?.activeRun) {
+      await endRun(session, session.activeRun, cancelledBy ? 'KILLED' : 'FAILED', redact(`${err.step}: ${err.message}`, secrets));
+    }
     core.setFailed(redact(formatError(err), secrets));
     if (!err.reported) await writeSummary(deps.env, redact(renderFailure(err, modeTitle), secrets));
+  } finally {
+    deps.signals.off('SIGINT', onSignal);
+    deps.signals.off('SIGTERM', onSignal);
+  }
+}
+
+/**
+ * The post: step. If the main step was killed before it could end its MLflow run (the
+ * runner's SIGKILL, a crash), the run is still RUNNING: end it as KILLED.
+ */
+export async function post(overrides: Partial<Deps> = {}): Promise<void> {
+  const deps = { ...defaultDeps(), ...overrides };
+  const runId = core.getState(STATE_RUN_ID);
+  if (!runId || core.getState(STATE_RUN_ENDED) === 'true') return;
+  try {
+    const s = openSession(deps, [], undefined);
+    const info = await s.cleanup.getRun('End a run left open', runId);
+    if (info.status !== 'RUNNING') return core.info(`MLflow run ${runId} already ended (${info.status}).`);
+    await endRun(s, info, 'KILLED', 'the job was cancelled or stopped before the action could end this run');
+  } catch (err) {
+    core.warning(
+      `Could not check MLflow run ${runId}: ${err instanceof Error ? err.message : String(err)}. End it in the MLflow UI if it is still RUNNING.`,
+    );
   }
 }
 
@@ -195,6 +261,7 @@ async function registerMode(s: Session): Promise<void> {
     return { experiment, modelExists: registered !== undefined, existing };
   });
 
+  const decision = decideReuse(preflight.existing, model.digest, lineage.commit);
   if (cfg.dryRun) {
     const plan = {
       modelName: cfg.modelName,
@@ -207,6 +274,7 @@ async function registerMode(s: Session): Promise<void> {
       aliases: cfg.aliases,
       commit: lineage.commit,
       existingVersions: preflight.existing.map((v) => v.version),
+      reuse: decision.kind === 'reuse' ? decision.version.version : undefined,
       modelExists: preflight.modelExists,
     };
     core.info(
@@ -217,6 +285,9 @@ async function registerMode(s: Session): Promise<void> {
     return;
   }
 
+  if (decision.kind === 'reuse') return reuseVersion(s, decision.version, model, preflight.experiment?.experiment_id);
+  if (decision.reason) core.info(decision.reason);
+
   const { experiment, runInfo } = await core.group('Start MLflow run', async () => {
     const step = 'Start MLflow run';
     const { experiment: exp, restored } = await mlflow.ensureExperiment(step, cfg.experimentName, preflight.experiment);
@@ -225,6 +296,7 @@ async function registerMode(s: Session): Promise<void> {
     const tags = [...mlflowSourceTags(lineage, deps.github.serverUrl), ...lineageTags(lineage, model.digest), ...userTags(cfg)];
     const info = await mlflow.createRun(step, exp.experiment_id, runName, clock.now(), tags);
     s.activeRun = info;
+    core.saveState(STATE_RUN_ID, info.run_id);
     core.info(`Experiment "${cfg.experimentName}" (id ${exp.experiment_id}), run ${info.run_id}`);
     core.debug(`Run artifact URI: ${info.artifact_uri}`);
     return { experiment: exp, runInfo: info };
@@ -273,6 +345,7 @@ async function registerMode(s: Session): Promise<void> {
 
   await mlflow.updateRun('Finish MLflow run', runInfo.run_id, 'FINISHED', clock.now());
   s.activeRun = undefined;
+  core.saveState(STATE_RUN_ENDED, 'true');
 
   const result: RegisteredResult = {
     modelName: cfg.modelName,
@@ -290,7 +363,53 @@ async function registerMode(s: Session): Promise<void> {
     commit: lineage.commit,
     runUrl: lineage.runUrl,
     durationMs: clock.now() - s.started,
+    reused: false,
+    note: decision.reason,
   };
+  await finish(s, result);
+}
+
+/** The same commit and content were registered before: point the aliases at that version, add nothing. */
+async function reuseVersion(
+  s: Session,
+  existing: ModelVersion,
+  model: { files: unknown[]; totalBytes: number; digest: string },
+  experimentId: string | undefined,
+) {
+  const { cfg, mlflow, lineage, deps } = s;
+  const version = await core.group('Reuse version', async () => {
+    core.info(
+      `Version ${existing.version} of "${cfg.modelName}" was registered for commit ${lineage.commit.slice(0, 12)} with the same content: reusing it.`,
+    );
+    const ready = await awaitReady(mlflow, deps.clock, existing, cfg.awaitTimeoutSeconds);
+    await setAliases(mlflow, cfg.modelName, ready.version, cfg.aliases);
+    for (const alias of cfg.aliases) core.info(`Alias ${alias} → version ${ready.version}`);
+    return ready;
+  });
+  const runId = version.run_id ?? '';
+  const run = runId ? await mlflow.getRun('Reuse version', runId) : undefined;
+  await finish(s, {
+    modelName: cfg.modelName,
+    version: version.version,
+    versionUrl: versionUiUrl(cfg.trackingUri, cfg.modelName, version.version),
+    modelUri: `models:/${cfg.modelName}/${version.version}`,
+    aliases: cfg.aliases,
+    files: model.files.length,
+    bytes: model.totalBytes,
+    digest: model.digest,
+    runId,
+    experimentId: run?.experiment_id ?? experimentId ?? '',
+    experimentName: cfg.experimentName,
+    source: version.source ?? '',
+    commit: lineage.commit,
+    runUrl: lineage.runUrl,
+    durationMs: deps.clock.now() - s.started,
+    reused: true,
+    note: undefined,
+  });
+}
+
+async function finish(s: Session, result: RegisteredResult): Promise<void> {
   setOutputs(s, {
     'model-name': result.modelName,
     'model-version': result.version,
@@ -300,10 +419,15 @@ async function registerMode(s: Session): Promise<void> {
     source: result.source,
     'version-url': result.versionUrl,
     digest: result.digest,
+    reused: String(result.reused),
   });
-  core.info(`Registered ${result.modelUri} in ${formatDuration(result.durationMs)}.`);
+  core.info(`${result.reused ? 'Reused' : 'Registered'} ${result.modelUri} in ${formatDuration(result.durationMs)}.`);
   await writeSummary(s.deps.env, redact(renderSuccess(result), s.secrets));
 }
+
+// What the post: step needs to find a run the main step could not end.
+const STATE_RUN_ID = 'run-id';
+const STATE_RUN_ENDED = 'run-ended';
 
 const userTags = (cfg: Config) => cfg.tags.map(([key, value]) => ({ key, value }));
 
@@ -312,19 +436,20 @@ function setOutputs(s: Session, outputs: Record<string, string>): void {
 }
 
 /** Best effort: a failure here must not hide the original error. */
-async function failRun(s: Session, runInfo: RunInfo, reason: string): Promise<void> {
-  const step = 'Mark run FAILED';
+async function endRun(s: Session, runInfo: RunInfo, status: 'FAILED' | 'KILLED', reason: string): Promise<void> {
+  const step = `Mark run ${status}`;
   try {
-    await s.mlflow.setRunTag(step, runInfo.run_id, 'failure_reason', reason.slice(0, 5000));
+    await s.cleanup.setRunTag(step, runInfo.run_id, 'failure_reason', reason.slice(0, 5000));
   } catch {
     // the status update below matters more than the tag
   }
   try {
-    await s.mlflow.updateRun(step, runInfo.run_id, 'FAILED', s.deps.clock.now());
-    core.info(`MLflow run ${runInfo.run_id} marked FAILED.`);
+    await s.cleanup.updateRun(step, runInfo.run_id, status, s.deps.clock.now());
+    core.saveState(STATE_RUN_ENDED, 'true');
+    core.info(`MLflow run ${runInfo.run_id} marked ${status}.`);
   } catch (e) {
     core.warning(
-      `Could not mark MLflow run ${runInfo.run_id} as FAILED: ${e instanceof ActionError ? e.message : String(e)}. End it in the MLflow UI.`,
+      `Could not mark MLflow run ${runInfo.run_id} as ${status}: ${e instanceof ActionError ? e.message : String(e)}. The post step will try again; otherwise end it in the MLflow UI.`,
     );
   }
 }

@@ -1,5 +1,6 @@
 // A small client for the MLflow REST API, reached below the tracking URI's path prefix.
 // Only the calls the action needs; every one goes through HttpClient.
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ActionError } from './errors.ts';
 import type { ErrorBody, HttpClient, HttpRequest } from './http.ts';
@@ -22,6 +23,7 @@ export interface RunInfo {
 export interface ModelVersion {
   name: string;
   version: string;
+  tags?: Tag[];
   status?: string;
   status_message?: string;
   source?: string;
@@ -39,6 +41,9 @@ export type Tag = { key: string; value: string };
 const alreadyExists = (status: number, e: ErrorBody) =>
   (status === 400 || status === 409) && (e.code === 'RESOURCE_ALREADY_EXISTS' || e.code === 'ALREADY_EXISTS');
 const notFound = (status: number, e: ErrorBody) => status === 404 && e.code === 'RESOURCE_DOES_NOT_EXIST';
+
+/** Tags each create with a unique id, so a retry can find what a failed attempt created. */
+export const REQUEST_TAG = 'registration_request_id';
 
 /** How requests to the tracking server are authenticated, for headers and for hints. */
 export interface TrackingAuth {
@@ -182,13 +187,31 @@ export class MlflowClient {
     return { experiment, restored };
   }
 
+  /** Creates a run. A retried create first looks for the run a failed attempt may have made. */
   async createRun(step: string, experimentId: string, runName: string, startTime: number, tags: Tag[]): Promise<RunInfo> {
-    const res = await this.call<{ run: { info: RunInfo } }>(step, 'POST', 'runs/create', {
-      experiment_id: experimentId,
-      run_name: runName,
-      start_time: startTime,
-      tags,
-    });
+    const requestId = randomUUID();
+    const res = await this.call<{ run: { info: RunInfo } }>(
+      step,
+      'POST',
+      'runs/create',
+      { experiment_id: experimentId, run_name: runName, start_time: startTime, tags: [...tags, { key: REQUEST_TAG, value: requestId }] },
+      {
+        recover: async () => {
+          const found = await this.call<{ runs?: Array<{ info: RunInfo }> }>(step, 'POST', 'runs/search', {
+            experiment_ids: [experimentId],
+            filter: `tags.${REQUEST_TAG} = ${filterString(requestId)}`,
+            max_results: 1,
+          });
+          const run = found.data.runs?.[0];
+          return run ? { run } : undefined;
+        },
+      },
+    );
+    return res.data.run.info;
+  }
+
+  async getRun(step: string, runId: string): Promise<RunInfo> {
+    const res = await this.call<{ run: { info: RunInfo } }>(step, 'GET', 'runs/get', { run_id: runId });
     return res.data.run.info;
   }
 
@@ -215,13 +238,13 @@ export class MlflowClient {
     return out;
   }
 
-  /** Streams one file to the artifact proxy. */
-  async putArtifact(step: string, url: URL, body: Readable, size: number): Promise<void> {
+  /** Streams one file to the artifact proxy; a retry reopens the stream. */
+  async putArtifact(step: string, url: URL, openBody: () => Readable, size: number): Promise<void> {
     await this.http.send({
       step,
       method: 'PUT',
       url,
-      body,
+      openBody,
       contentLength: size,
       authorization: this.auth.header,
       hintFor: (status, e) => artifactHint(status, e, this.auth.kind),
@@ -234,11 +257,28 @@ export class MlflowClient {
     return res.status === 200;
   }
 
+  /** Creates a version. A retried create first looks for the version a failed attempt may have made. */
   async createModelVersion(
     step: string,
     body: { name: string; source: string; run_id: string; tags: Tag[]; run_link?: string; description?: string },
   ): Promise<ModelVersion> {
-    const res = await this.call<{ model_version: ModelVersion }>(step, 'POST', 'model-versions/create', body);
+    const requestId = randomUUID();
+    const res = await this.call<{ model_version: ModelVersion }>(
+      step,
+      'POST',
+      'model-versions/create',
+      { ...body, tags: [...body.tags, { key: REQUEST_TAG, value: requestId }] },
+      {
+        recover: async () => {
+          const [found] = await this.searchModelVersions(
+            step,
+            `name=${filterString(body.name)} AND tags.${REQUEST_TAG}=${filterString(requestId)}`,
+            1,
+          );
+          return found ? { model_version: found } : undefined;
+        },
+      },
+    );
     return res.data.model_version;
   }
 

@@ -19,6 +19,10 @@ export interface RegisteredResult {
   commit: string;
   runUrl: string | undefined;
   durationMs: number;
+  /** The version was registered before for this commit and content, and reused. */
+  reused: boolean;
+  /** Something a reader should know, e.g. why the same commit got a new version. */
+  note: string | undefined;
 }
 
 export function escapeHtml(s: string): string {
@@ -65,7 +69,11 @@ export function renderSuccess(r: RegisteredResult): string {
     ['Commit', r.commit ? code(r.commit.slice(0, 12)) : '—'],
   ];
   if (r.runUrl) rows.push(['Workflow run', link('this run', r.runUrl)]);
-  return `## ✅ Registered ${code(r.modelName)} version ${escapeHtml(r.version)}\n\n${table(rows)}\n`;
+  const heading = r.reused
+    ? `## ♻️ Reused ${code(r.modelName)} version ${escapeHtml(r.version)}: already registered for this commit with the same content`
+    : `## ✅ Registered ${code(r.modelName)} version ${escapeHtml(r.version)}`;
+  const note = r.note ? `> ${escapeHtml(r.note)}\n\n` : '';
+  return `${heading}\n\n${note}${table(rows)}\n`;
 }
 
 export function renderFailure(err: ActionError, title = 'Model registration'): string {
@@ -112,14 +120,18 @@ export interface DryRunPlan {
   commit: string;
   /** Versions already registered for this commit. */
   existingVersions: readonly string[];
+  /** The version a real run would reuse (same commit, same content). */
+  reuse: string | undefined;
   modelExists: boolean;
 }
 
 /** register mode with dry-run: what a real run would do. */
 export function renderPlan(p: DryRunPlan): string {
-  const existing = p.existingVersions.length
-    ? `version ${p.existingVersions.map(escapeHtml).join(', ')} already registered for this commit`
-    : 'none yet';
+  const existing = p.reuse
+    ? `version ${escapeHtml(p.reuse)} has the same content: a real run would reuse it`
+    : p.existingVersions.length
+      ? `version ${p.existingVersions.map(escapeHtml).join(', ')} already registered for this commit, with other content: a real run adds a version`
+      : 'none yet';
   const rows: Array<[string, string]> = [
     ['Model', `${code(p.modelName)} ${p.modelExists ? '(exists)' : '(would be created)'}`],
     ['Files', `${p.files} files, ${formatBytes(p.bytes)}`],

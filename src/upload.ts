@@ -34,8 +34,8 @@ export async function uploadFiles(
   const worker = async () => {
     for (let f = queue.shift(); f; f = queue.shift()) {
       try {
-        // A fresh stream per request; Content-Length is always sent.
-        await client.putArtifact(STEP, fileUrl(plan, f.relPath), createReadStream(f.absPath), f.size);
+        // A fresh stream per attempt; Content-Length is always sent.
+        await client.putArtifact(STEP, fileUrl(plan, f.relPath), () => createReadStream(f.absPath), f.size);
         onFile?.(f);
       } catch (error) {
         // Stop at the first failure: start nothing new, let the uploads in flight finish.

@@ -65,8 +65,9 @@ async function throughProxy(
   }
 }
 
-const verify = { mode: 'verify' };
-const register = () => ({ 'model-path': modelDir, 'model-name': 'diagnosed' });
+// Retries are the fault suite's subject (reliability.test.ts); here each failure is seen once.
+const verify = { mode: 'verify', 'max-retries': '0' };
+const register = () => ({ 'model-path': modelDir, 'model-name': 'diagnosed', 'max-retries': '0' });
 
 /**
  * verify mode: exit 1, status fail, the named check failed with these words, no secret

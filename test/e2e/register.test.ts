@@ -293,6 +293,94 @@ describe('register mode against a real MLflow server', () => {
     }
   });
 
+  test('a re-run for the same commit and content reuses the version (aliases still applied); other content gets a new version and says why', async () => {
+    const inputs = {
+      'tracking-uri': mlflow.url,
+      'auth-url': '',
+      'model-path': modelDir,
+      'model-name': 'rerun-model',
+      'experiment-name': 'rerun',
+    };
+    const env = { GITHUB_SHA: '2'.repeat(40) };
+    const first = await runAction({ ...inputs, aliases: 'staging' }, { env });
+    assert.equal(first.code, 0, first.stdout);
+    assert.equal(first.outputs.reused, 'false');
+    const before = await registryState(mlflow.url);
+
+    const again = await runAction({ ...inputs, aliases: 'staging, champion' }, { env: { ...env, GITHUB_RUN_ATTEMPT: '2' } });
+    assert.equal(again.code, 0, again.stdout);
+    assert.equal(again.outputs.reused, 'true');
+    assert.equal(again.outputs['model-version'], first.outputs['model-version']);
+    assert.equal(again.outputs['run-id'], first.outputs['run-id']);
+    assert.equal(again.outputs.digest, first.outputs.digest);
+    assert.match(again.stdout, /was registered for commit 222222222222 with the same content: reusing it/);
+    assert.match(again.summary, /## ♻️ Reused <code>rerun-model<\/code> version 1/);
+    const afterAgain = await registryState(mlflow.url);
+    assert.equal(afterAgain.versions.length, before.versions.length, 'no duplicate version');
+    assert.equal(afterAgain.runs.length, before.runs.length, 'no new run');
+    assert.deepEqual(afterAgain.registeredModels.find((m) => m.name === 'rerun-model')?.aliases, { staging: '1', champion: '1' });
+
+    const changed = path.join(work, 'changed-model');
+    cpSync(modelDir, changed, { recursive: true });
+    writeFileSync(path.join(changed, 'NOTES.txt'), 'retrained');
+    const other = await runAction({ ...inputs, 'model-path': changed, aliases: 'staging' }, { env });
+    assert.equal(other.code, 0, other.stdout);
+    assert.equal(other.outputs.reused, 'false');
+    assert.equal(other.outputs['model-version'], '2');
+    assert.notEqual(other.outputs.digest, first.outputs.digest);
+    assert.match(
+      other.stdout,
+      /Commit 222222222222 already has version 1 \(sha256:[0-9a-f]{64}\), but the model directory now has digest sha256:[0-9a-f]{64}: registering a new version/,
+    );
+    assert.match(other.summary, /> Commit 222222222222 already has version 1/);
+  });
+
+  test('two jobs racing to create the same experiment and registered model both succeed', async () => {
+    const inputs = {
+      'tracking-uri': mlflow.url,
+      'auth-url': '',
+      'model-path': modelDir,
+      'model-name': 'raced-model',
+      'experiment-name': 'raced',
+    };
+    const [a, b] = await Promise.all([
+      runAction(inputs, { env: { GITHUB_SHA: '3'.repeat(40) } }),
+      runAction(inputs, { env: { GITHUB_SHA: '4'.repeat(40) } }),
+    ]);
+    assert.equal(a.code, 0, a.stdout);
+    assert.equal(b.code, 0, b.stdout);
+    assert.deepEqual([a.outputs['model-version'], b.outputs['model-version']].sort(), ['1', '2']);
+    assert.equal(a.outputs['experiment-id'], b.outputs['experiment-id']);
+    const state = await registryState(mlflow.url);
+    assert.equal(state.experiments.filter((e) => e.name === 'raced').length, 1);
+  });
+
+  test('an experiment that was deleted is restored and used', async () => {
+    const created = await fetch(`${mlflow.url}/api/2.0/mlflow/experiments/create`, {
+      method: 'POST',
+      body: JSON.stringify({ name: 'deleted-before' }),
+      headers: { 'content-type': 'application/json' },
+    });
+    const { experiment_id: id } = (await created.json()) as { experiment_id: string };
+    await fetch(`${mlflow.url}/api/2.0/mlflow/experiments/delete`, {
+      method: 'POST',
+      body: JSON.stringify({ experiment_id: id }),
+      headers: { 'content-type': 'application/json' },
+    });
+    const r = await runAction({
+      'tracking-uri': mlflow.url,
+      'auth-url': '',
+      'model-path': modelDir,
+      'model-name': 'restored-model',
+      'experiment-name': 'deleted-before',
+    });
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(r.outputs['experiment-id'], id);
+    assert.match(r.stdout, /Experiment "deleted-before" was deleted; restored it/);
+    const state = await registryState(mlflow.url);
+    assert.equal(state.experiments.find((e) => e.experiment_id === id)?.lifecycle_stage, 'active');
+  });
+
   test('artifact route not served (the July 2025 registry): named as such before anything is written', async () => {
     const broken = await startFrontProxy({ upstream: mlflow.url, validKeys: [KEY], routeArtifacts: false });
     try {
@@ -328,7 +416,7 @@ describe('register mode against a real MLflow server', () => {
     });
     try {
       const beforeState = await registryState(mlflow.url);
-      const r = await runAction(hokusaiInputs({ 'tracking-uri': faulty.trackingUri, 'model-name': 'upload-fails' }));
+      const r = await runAction(hokusaiInputs({ 'tracking-uri': faulty.trackingUri, 'model-name': 'upload-fails', 'max-retries': '0' }));
       assert.equal(r.code, 1, r.stdout);
       const message = errorOf(r);
       assert.match(message, /Upload model failed: HTTP 500/);

@@ -167,7 +167,7 @@ describe('dry-run: true', () => {
     assert.match(r.summary, /## 🧪 Dry run: would register <code>existing<\/code>/);
     assert.match(r.summary, /\| Model \| <code>existing<\/code> \(exists\) \|/);
     assert.match(r.summary, /\| Files \| \d+ files, [\d.]+ KiB \|/);
-    assert.match(r.summary, /\| Version for this commit \| version 2 already registered for this commit \|/);
+    assert.match(r.summary, /\| Version for this commit \| version 2 has the same content: a real run would reuse it \|/);
     assert.match(r.summary, /Nothing was written/);
     assert.match(r.outputs.digest ?? '', /^sha256:[0-9a-f]{64}$/);
     assert.equal(r.outputs['model-name'], 'existing');

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { MockAgent } from 'undici';
 import { requireWrite, validateKey } from '../../src/auth.ts';
 import { ActionError } from '../../src/errors.ts';
+import { httpOptions } from '../support/http-options.ts';
 import { HttpClient } from '../../src/http.ts';
 
 const KEY = 'hk_fake_unit_key_123';
@@ -19,7 +20,7 @@ function setup(status: number, body: object) {
       seen.push({ headers: opts.headers as Record<string, string>, body: String(opts.body) });
       return body;
     });
-  const http = new HttpClient({ dispatcher: agent, secrets: [KEY], timeoutMs: 1000, userAgent: 't', now: Date.now });
+  const http = new HttpClient(httpOptions({ dispatcher: agent, secrets: [KEY], timeoutMs: 1000 }));
   return { http, seen };
 }
 

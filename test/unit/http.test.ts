@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Agent, MockAgent } from 'undici';
 import { ActionError } from '../../src/errors.ts';
+import { httpOptions } from '../support/http-options.ts';
 import { HttpClient, networkError, parseErrorBody } from '../../src/http.ts';
 import { freePort } from '../support/ports.ts';
 
@@ -11,7 +12,7 @@ function client(reply: (agent: MockAgent) => void): HttpClient {
   const agent = new MockAgent();
   agent.disableNetConnect();
   reply(agent);
-  return new HttpClient({ dispatcher: agent, secrets: [KEY], timeoutMs: 1000, userAgent: 't', now: Date.now });
+  return new HttpClient(httpOptions({ dispatcher: agent, secrets: [KEY], timeoutMs: 1000 }));
 }
 
 async function failure(p: Promise<unknown>): Promise<ActionError> {
@@ -47,7 +48,7 @@ test('a redirect is never followed, and the message names where it pointed', asy
 
 test('a refused connection is named with the host', async () => {
   const port = await freePort();
-  const http = new HttpClient({ dispatcher: new Agent(), secrets: [], timeoutMs: 2000, userAgent: 't', now: Date.now });
+  const http = new HttpClient(httpOptions({ dispatcher: new Agent(), secrets: [], timeoutMs: 2000 }));
   const err = await failure(http.send({ step: 'S', method: 'GET', url: new URL(`http://127.0.0.1:${port}/x`) }));
   assert.match(err.message, new RegExp(`connection refused by 127\\.0\\.0\\.1:${port}`));
   assert.equal(err.status, undefined);

@@ -114,3 +114,20 @@ test('experiment-name falls back to the repository, and must not end up empty', 
   assert.equal(parseInputs(base({ 'experiment-name': 'exp' }), ctx).experimentName, 'exp');
   assert.throws(() => parseInputs(base(), { cwd: '/', repository: undefined }), /experiment-name: is empty/);
 });
+
+test('http:// is refused for hosts other than this machine unless allow-insecure-http', () => {
+  assert.match(
+    problems(base({ 'tracking-uri': 'http://registry.example.com/api/mlflow' })),
+    /tracking-uri: uses http:\/\/ to a host that is not this machine/,
+  );
+  assert.match(problems(base({ 'auth-url': 'http://auth.example.com' })), /auth-url: uses http:\/\//);
+  parseInputs(base({ 'tracking-uri': 'http://registry.example.com', 'allow-insecure-http': 'true' }), ctx);
+  for (const local of ['http://127.0.0.1:5000', 'http://localhost:5000', 'http://[::1]:5000'])
+    parseInputs(base({ 'tracking-uri': local }), ctx);
+});
+
+test('max-retries is a whole number up to 20', () => {
+  assert.equal(parseInputs(base({ 'max-retries': '0' }), ctx).maxRetries, 0);
+  assert.match(problems(base({ 'max-retries': 'many' })), /max-retries: must be a whole number/);
+  assert.match(problems(base({ 'max-retries': '50' })), /max-retries: must be at most 20/);
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MockAgent } from 'undici';
+import { httpOptions } from '../support/http-options.ts';
 import { HttpClient } from '../../src/http.ts';
 import { MlflowClient } from '../../src/mlflow.ts';
 import { awaitReady, POLL_INTERVAL_MS } from '../../src/registration.ts';
@@ -28,7 +29,7 @@ function clientReturning(statuses: string[]) {
       model_version: { name: 'm', version: '1', status, status_message: status === 'FAILED_REGISTRATION' ? 'copy failed' : '' },
     });
   }
-  const http = new HttpClient({ dispatcher: agent, secrets: [], timeoutMs: 1000, userAgent: 't', now: Date.now });
+  const http = new HttpClient(httpOptions({ dispatcher: agent, secrets: [], timeoutMs: 1000 }));
   return new MlflowClient(http, new URL('http://mlflow.test'), { kind: 'none', header: undefined });
 }
 

@@ -19,6 +19,8 @@ const result: RegisteredResult = {
   commit: '0123456789abcdef',
   runUrl: 'https://github.com/acme/churn/actions/runs/1/attempts/1',
   durationMs: 4200,
+  reused: false,
+  note: undefined,
 };
 
 test('the success summary shows model, linked version, alias, files, bytes and duration', () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { MockAgent } from 'undici';
+import { httpOptions } from '../support/http-options.ts';
 import { HttpClient } from '../../src/http.ts';
 import { MlflowClient } from '../../src/mlflow.ts';
 import { artifactBaseUrl } from '../../src/urls.ts';
@@ -34,7 +35,7 @@ function setup(statusFor: (n: number) => number) {
     })
     .persist();
   const trackingUri = new URL('http://mlflow.test');
-  const http = new HttpClient({ dispatcher: agent, secrets: [], timeoutMs: 5000, userAgent: 't', now: Date.now });
+  const http = new HttpClient(httpOptions({ dispatcher: agent, secrets: [], timeoutMs: 5000 }));
   const client = new MlflowClient(http, trackingUri, { kind: 'none', header: undefined });
   const base = artifactBaseUrl(trackingUri, 'mlflow-artifacts:/1/r/artifacts', 'S');
   return { client, base, seen };
