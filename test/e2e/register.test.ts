@@ -487,6 +487,11 @@ describe('bad input: a clear message, a non-zero exit, nothing registered, no ru
       expect: [/tracking-uri: "registry\.hokus\.ai\/api\/mlflow" is not a URL/],
     },
     {
+      name: 'http:// to a host other than this machine',
+      inputs: () => hokusaiInputs({ 'tracking-uri': 'http://registry.example.com/api/mlflow', 'model-name': 'bad-7b' }),
+      expect: [/tracking-uri: uses http:\/\/ to a host that is not this machine/, /allow-insecure-http/],
+    },
+    {
       name: 'an invalid key (401)',
       inputs: () => hokusaiInputs({ 'api-key': UNKNOWN_KEY, 'model-name': 'bad-8' }),
       expect: [/Validate API key failed: HTTP 401/, /request: POST \/api\/v1\/keys\/validate → HTTP 401/, /invalid, expired or revoked/],

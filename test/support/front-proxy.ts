@@ -9,9 +9,10 @@
  *   1. `redirect` (answers every request, before any key check, like a load balancer would);
  *   2. Bearer key in `validKeys` (401 otherwise; OPTIONS skips this and step 3);
  *   3. key in `adminKeys`, when given (403 REGISTRY_ADMIN_REQUIRED otherwise);
- *   4. the first matching `faults` entry with `times` left;
- *   5. `routeArtifacts: false` → 404 on the artifact routes;
- *   6. forward to upstream.
+ *   4. `onRequest(record)`, synchronously;
+ *   5. the first matching `faults` entry with `times` left;
+ *   6. `routeArtifacts: false` → 404 on the artifact routes;
+ *   7. forward to upstream.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -28,6 +29,8 @@ export interface FrontProxyRequest {
   authorization: string | undefined;
   /** index into `faults` of the fault this request got, if any */
   fault?: number;
+  /** Status the upstream answered, for a forwarded request (with `afterForward` it differs from `status`). */
+  upstreamStatus?: number;
 }
 
 export interface FrontProxy {
@@ -48,7 +51,7 @@ export interface Fault {
   method?: string;
   /** Tested against the pathname after the /api/mlflow prefix, e.g. /^\/api\/2\.0\/mlflow-artifacts\// */
   path: RegExp;
-  /** Response status; default 500. Ignored with `stallMs`. */
+  /** Response status; default 500. Ignored with `stallMs` / `resetAfterBytes`, and with a lone `delayMs`. */
   status?: number;
   /** Response headers (content-length is set from `body` unless given here). */
   headers?: Record<string, string>;
@@ -59,6 +62,25 @@ export interface Fault {
    * (the client sees a reset/closed connection, unless its own timeout fires first).
    */
   stallMs?: number;
+  /**
+   * Read this many bytes of the request body (all of it if it is shorter), then reset the client
+   * connection (TCP RST where possible): a connection reset in the middle of an upload. Nothing is
+   * forwarded and nothing is answered. Checked after `stallMs`, before the others.
+   */
+  resetAfterBytes?: number;
+  /**
+   * Forward the request normally, read the upstream's whole response and throw it away, then answer
+   * the client with this fault's `status`/`headers`/`body` (e.g. a 500 although the server did create
+   * the model version). `record.upstreamStatus` has what the upstream said. If the upstream cannot be
+   * reached, the client gets the usual 502 instead.
+   */
+  afterForward?: boolean;
+  /**
+   * Wait this long (without reading the request body), then go on: alone, the request is forwarded
+   * normally (a slow but successful response); with `afterForward`, the delay comes before forwarding.
+   * A client that goes away during the delay cancels the request (nothing is forwarded).
+   */
+  delayMs?: number;
   /** How many matching requests get this fault; default unlimited. */
   times?: number;
 }
@@ -93,6 +115,14 @@ export interface FrontProxyOptions {
    * upload route this stores empty files while answering 200: the action's size check must catch it.
    */
   dropContentLength?: boolean;
+  /**
+   * Called synchronously for every /api/mlflow/... request that passed the key checks, before any
+   * fault applies (`record.status` is 0 and `record.fault` unset at that point; the same object is
+   * later updated, and is also in `requests`). Lets a test act when e.g. the first upload PUT starts.
+   * If it throws, the request gets a 500 and the error is rethrown asynchronously (an uncaught
+   * exception, so the test run reports it).
+   */
+  onRequest?: (r: FrontProxyRequest) => void;
 }
 
 const PREFIX = '/api/mlflow';
@@ -127,6 +157,15 @@ function filterHeaders(raw: string[], drop: Set<string>): Array<[string, string]
     out.push([name, raw[i + 1] as string]);
   }
   return out;
+}
+
+/** Reset a TCP connection (RST) when possible; a TLS socket is just destroyed (unread data makes Linux send an RST anyway). */
+function resetSocket(socket: Socket): void {
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
+  }
 }
 
 function headerValue(h: string | string[] | undefined): string | undefined {
@@ -206,9 +245,33 @@ export async function startFrontProxy(opts: FrontProxyOptions): Promise<FrontPro
         return reply(403, { detail: 'Admin access required for the model registry', error: 'REGISTRY_ADMIN_REQUIRED' });
     }
 
+    if (opts.onRequest) {
+      try {
+        opts.onRequest(record);
+      } catch (err) {
+        reply(500, { detail: `front proxy onRequest hook threw: ${err instanceof Error ? err.message : String(err)}` });
+        setImmediate(() => {
+          throw err;
+        });
+        return;
+      }
+    }
+
+    const sendFault = (fault: Fault): void => {
+      const status = fault.status ?? 500;
+      const body = fault.body ?? '';
+      const headers: Record<string, string> = { ...(fault.headers ?? {}) };
+      if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-length'))
+        headers['content-length'] = String(Buffer.byteLength(body));
+      record.status = status;
+      req.resume();
+      res.writeHead(status, headers);
+      res.end(body);
+    };
+
     const faultIndex = pickFault(record.method, pathname.slice(PREFIX.length));
-    if (faultIndex !== -1) {
-      const fault = faults[faultIndex] as Fault;
+    const fault = faultIndex === -1 ? undefined : (faults[faultIndex] as Fault);
+    if (fault) {
       record.fault = faultIndex;
       if (fault.stallMs !== undefined) {
         // Read (and discard) the whole body, then say nothing until the timer kills the socket.
@@ -225,61 +288,105 @@ export async function startFrontProxy(opts: FrontProxyOptions): Promise<FrontPro
         });
         return;
       }
-      const status = fault.status ?? 500;
-      const body = fault.body ?? '';
-      const headers: Record<string, string> = { ...(fault.headers ?? {}) };
-      if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-length'))
-        headers['content-length'] = String(Buffer.byteLength(body));
-      record.status = status;
-      req.resume();
-      res.writeHead(status, headers);
-      res.end(body);
-      return;
+      if (fault.resetAfterBytes !== undefined) {
+        // Read up to resetAfterBytes of the body (or all of it), then reset the connection.
+        const limit = fault.resetAfterBytes;
+        const socket = req.socket;
+        let seen = 0;
+        let done = false;
+        const reset = (): void => {
+          if (done) return;
+          done = true;
+          req.off('data', onData);
+          resetSocket(socket);
+        };
+        const onData = (chunk: Buffer): void => {
+          seen += chunk.length;
+          if (seen >= limit) reset();
+        };
+        req.on('error', () => undefined);
+        if (limit <= 0) return reset();
+        req.on('data', onData);
+        req.once('end', reset);
+        return;
+      }
+      if (fault.delayMs === undefined && !fault.afterForward) return sendFault(fault);
     }
 
-    if (opts.routeArtifacts === false && pathname.startsWith(`${PREFIX}/api/2.0/mlflow-artifacts/`))
-      return reply(404, { detail: 'Not Found' });
+    const proceed = (): void => {
+      if (opts.routeArtifacts === false && pathname.startsWith(`${PREFIX}/api/2.0/mlflow-artifacts/`))
+        return reply(404, { detail: 'Not Found' });
+      forward(fault?.afterForward ? fault : undefined);
+    };
 
-    const forwardPath = upstreamBasePath + pathname.slice(PREFIX.length) + search;
-    const headers = filterHeaders(
-      req.rawHeaders,
-      new Set(opts.dropContentLength && req.method === 'PUT' ? ['host', 'content-length'] : ['host']),
-    );
-    headers.push(['Host', upstream.host]);
+    const forward = (replaceWith: Fault | undefined): void => {
+      const forwardPath = upstreamBasePath + pathname.slice(PREFIX.length) + search;
+      const headers = filterHeaders(
+        req.rawHeaders,
+        new Set(opts.dropContentLength && req.method === 'PUT' ? ['host', 'content-length'] : ['host']),
+      );
+      headers.push(['Host', upstream.host]);
 
-    const upReq = http.request({
-      protocol: upstream.protocol,
-      hostname: upstream.hostname,
-      port: upstream.port || 80,
-      method: req.method,
-      path: forwardPath,
-      headers: headers.flat(), // raw [name, value, ...] array keeps names/duplicates as sent
-      agent,
-    });
+      const upReq = http.request({
+        protocol: upstream.protocol,
+        hostname: upstream.hostname,
+        port: upstream.port || 80,
+        method: req.method,
+        path: forwardPath,
+        headers: headers.flat(), // raw [name, value, ...] array keeps names/duplicates as sent
+        agent,
+      });
 
-    upReq.on('response', (upRes) => {
-      record.status = upRes.statusCode ?? 502;
-      const resHeaders = filterHeaders(upRes.rawHeaders, new Set());
-      res.writeHead(record.status, upRes.statusMessage, resHeaders.flat());
-      upRes.pipe(res);
-      upRes.on('error', () => res.destroy());
-    });
+      upReq.on('response', (upRes) => {
+        record.upstreamStatus = upRes.statusCode ?? 502;
+        if (replaceWith) {
+          // afterForward: let the upstream finish, drop its answer, send the fault's.
+          upRes.on('error', () => res.destroy());
+          upRes.once('end', () => sendFault(replaceWith));
+          upRes.resume();
+          return;
+        }
+        record.status = record.upstreamStatus;
+        const resHeaders = filterHeaders(upRes.rawHeaders, new Set());
+        res.writeHead(record.status, upRes.statusMessage, resHeaders.flat());
+        upRes.pipe(res);
+        upRes.on('error', () => res.destroy());
+      });
 
-    upReq.on('error', (err) => {
-      if (!res.headersSent) {
-        reply(502, { detail: `Upstream MLflow server unavailable: ${err.message}` });
-      } else {
-        res.destroy(err);
-      }
-    });
+      upReq.on('error', (err) => {
+        if (!res.headersSent) {
+          reply(502, { detail: `Upstream MLflow server unavailable: ${err.message}` });
+        } else {
+          res.destroy(err);
+        }
+      });
 
-    // Client went away before we finished: abort the upstream request.
-    res.on('close', () => {
-      if (!res.writableFinished) upReq.destroy();
-    });
-    req.on('error', () => upReq.destroy());
+      // Client went away before we finished: abort the upstream request.
+      res.on('close', () => {
+        if (!res.writableFinished) upReq.destroy();
+      });
+      req.on('error', () => upReq.destroy());
 
-    req.pipe(upReq);
+      req.pipe(upReq);
+    };
+
+    if (fault?.delayMs !== undefined) {
+      // Leave the body unread (the client is held by TCP flow control), then go on.
+      const onClose = (): void => {
+        clearTimeout(timer);
+        stallTimers.delete(timer);
+      };
+      const timer = setTimeout(() => {
+        stallTimers.delete(timer);
+        res.off('close', onClose);
+        if (req.socket.destroyed) return;
+        proceed();
+      }, fault.delayMs);
+      stallTimers.add(timer);
+      res.once('close', onClose);
+      return;
+    }
+    proceed();
   };
 
   const server = opts.tls ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : http.createServer(handler);

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MLFLOW } from './paths.ts';
 import { freePort } from './ports.ts';
-import { TailBuffer, cleanEnv, groupAlive, signalGroup, trackProcess, untrackProcess } from './procs.ts';
+import { TailBuffer, cleanEnv, groupAlive, signalGroup, trackCleanup, trackProcess, untrackProcess } from './procs.ts';
 
 export interface MlflowServer {
   /** http://127.0.0.1:PORT, no trailing slash (and no static prefix). */
@@ -26,6 +26,17 @@ export interface MlflowServer {
   logs(): string;
   /** SIGTERM the process group, SIGKILL after ~5 s; resolves once everything exited; removes dir. */
   stop(): Promise<void>;
+  /**
+   * SIGKILL the whole process group (a crash / OOM kill); resolves once everything exited. The temp
+   * dir (db + artifacts) is kept, for `restart()`. No-op when the server is already down.
+   */
+  kill(): Promise<void>;
+  /**
+   * Start the server again on the same port with the same db, artifacts dir and options; resolves
+   * once /health answers 200. When it is still running, it is SIGKILLed first. Rejects after `stop()`.
+   * kill/restart/stop calls are serialized (each waits for the previous one).
+   */
+  restart(): Promise<void>;
 }
 
 export interface BasicAuthCredentials {
@@ -140,86 +151,74 @@ async function startOnce(opts: StartMlflowServerOptions): Promise<MlflowServer> 
   });
 
   const log = new TailBuffer(LOG_LIMIT);
-  const child: ChildProcess = spawn(MLFLOW, args, {
-    cwd: dir,
-    env,
-    detached: true, // own process group, so we can signal uvicorn & friends too
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const pid = child.pid;
-  if (pid === undefined) {
+  const untrackDir = trackCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const removeDir = (): void => {
+    untrackDir();
     fs.rmSync(dir, { recursive: true, force: true });
-    throw new Error(`failed to spawn ${MLFLOW}`);
+  };
+  const healthUrl = `${url}${staticPrefix}/health`;
+
+  let current: Proc;
+  try {
+    current = launch(args, env, dir, log);
+  } catch (err) {
+    removeDir();
+    throw err;
   }
-  trackProcess(pid, true, () => fs.rmSync(dir, { recursive: true, force: true }));
+  try {
+    await waitHealthy(current, healthUrl, args, log);
+  } catch (err) {
+    await terminate(current, true);
+    removeDir();
+    throw err;
+  }
 
-  child.stdout?.setEncoding('utf8');
-  child.stderr?.setEncoding('utf8');
-  child.stdout?.on('data', (s: string) => log.push(s));
-  child.stderr?.on('data', (s: string) => log.push(s));
-  // Don't let a forgotten server keep the test process alive; the exit hook kills it.
-  child.unref();
-  (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
-  (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
-
-  let exited = false;
-  let exitInfo = '';
-  const exitPromise = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exited = true;
-      exitInfo = signal ? `signal ${signal}` : `code ${code}`;
-      resolve();
-    });
-    child.once('error', (err) => {
-      exited = true;
-      exitInfo = `spawn error: ${err.message}`;
-      resolve();
-    });
-  });
-
+  // kill / restart / stop run one after the other.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = queue.then(fn);
+    queue = p.catch(() => undefined);
+    return p;
+  };
+  let stopped = false;
   let stopping: Promise<void> | undefined;
+
   const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      if (!exited) signalGroup(pid, 'SIGTERM');
-      const deadline = Date.now() + TERM_GRACE_MS;
-      // Wait for the leader to exit and for the rest of the group to be gone.
-      while ((!exited || groupAlive(pid)) && Date.now() < deadline) {
-        await Promise.race([exitPromise, sleep(100)]);
-      }
-      if (!exited || groupAlive(pid)) {
-        signalGroup(pid, 'SIGKILL');
-        await exitPromise;
-        const killDeadline = Date.now() + 5_000;
-        while (groupAlive(pid) && Date.now() < killDeadline) await sleep(50);
-      }
-      untrackProcess(pid);
-      fs.rmSync(dir, { recursive: true, force: true });
-    })();
+    if (stopping) return stopping;
+    stopped = true;
+    stopping = serial(async () => {
+      await terminate(current, true);
+      removeDir();
+    });
     return stopping;
   };
 
-  const healthUrl = `${url}${staticPrefix}/health`;
-  const started = Date.now();
-  for (;;) {
-    if (exited) {
-      const tail = log.tail(8000);
-      await stop();
-      throw new Error(`mlflow server exited during startup (${exitInfo}).\nargs: ${args.join(' ')}\n--- output tail ---\n${tail}`);
-    }
-    if (Date.now() - started > HEALTH_TIMEOUT_MS) {
-      const tail = log.tail(8000);
-      await stop();
-      throw new Error(`mlflow server not healthy after ${HEALTH_TIMEOUT_MS} ms at ${healthUrl}.\n--- output tail ---\n${tail}`);
-    }
-    try {
-      const res = await fetch(healthUrl, { signal: AbortSignal.timeout(2_000) });
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    await Promise.race([exitPromise, sleep(HEALTH_POLL_MS)]);
-  }
+  const kill = (): Promise<void> =>
+    serial(async () => {
+      if (!stopped) await terminate(current, false);
+    });
+
+  const restart = (): Promise<void> =>
+    serial(async () => {
+      if (stopped) throw new Error('mlflow server: restart() after stop()');
+      await terminate(current, false);
+      // The port was ours a moment ago; retry briefly in case the bind races the old socket's teardown.
+      for (let attempt = 1; ; attempt++) {
+        log.push(`\n--- [harness] restarting mlflow server on port ${port} (attempt ${attempt}) ---\n`);
+        current = launch(args, env, dir, log);
+        try {
+          await waitHealthy(current, healthUrl, args, log);
+          return;
+        } catch (err) {
+          await terminate(current, false);
+          if (attempt < 5 && err instanceof Error && /address already in use|Errno 98/i.test(err.message)) {
+            await sleep(500);
+            continue;
+          }
+          throw err;
+        }
+      }
+    });
 
   return {
     url,
@@ -229,7 +228,97 @@ async function startOnce(opts: StartMlflowServerOptions): Promise<MlflowServer> 
     basicAuth: opts.basicAuth ? { username: opts.basicAuth.adminUsername, password: opts.basicAuth.adminPassword } : undefined,
     logs: () => log.text(),
     stop,
+    kill,
+    restart,
   };
+}
+
+/** One `mlflow server` process (group leader) and its exit state. */
+interface Proc {
+  pid: number;
+  exited: boolean;
+  exitInfo: string;
+  exitPromise: Promise<void>;
+}
+
+function launch(args: string[], env: NodeJS.ProcessEnv, dir: string, log: TailBuffer): Proc {
+  const child: ChildProcess = spawn(MLFLOW, args, {
+    cwd: dir,
+    env,
+    detached: true, // own process group, so we can signal uvicorn & friends too
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const proc: Proc = { pid: child.pid ?? -1, exited: false, exitInfo: '', exitPromise: Promise.resolve() };
+  proc.exitPromise = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      proc.exited = true;
+      proc.exitInfo = signal ? `signal ${signal}` : `code ${code}`;
+      resolve();
+    });
+    child.once('error', (err) => {
+      proc.exited = true;
+      proc.exitInfo = `spawn error: ${err.message}`;
+      resolve();
+    });
+  });
+  if (child.pid === undefined) throw new Error(`failed to spawn ${MLFLOW}`);
+  trackProcess(child.pid, true);
+
+  child.stdout?.setEncoding('utf8');
+  child.stderr?.setEncoding('utf8');
+  child.stdout?.on('data', (s: string) => log.push(s));
+  child.stderr?.on('data', (s: string) => log.push(s));
+  // Don't let a forgotten server keep the test process alive; the exit hook kills it.
+  child.unref();
+  (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
+  (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+  return proc;
+}
+
+/**
+ * Signal the process group (SIGTERM with `graceful`, SIGKILL after TERM_GRACE_MS; else SIGKILL at
+ * once) and wait for the leader to exit and the rest of the group to be gone. Untracks the pid.
+ */
+async function terminate(proc: Proc, graceful: boolean): Promise<void> {
+  const { pid } = proc;
+  const running = (): boolean => !proc.exited || groupAlive(pid);
+  const waitABit = (): Promise<unknown> => (proc.exited ? sleep(50) : Promise.race([proc.exitPromise, sleep(100)]));
+  if (graceful && running()) {
+    signalGroup(pid, 'SIGTERM');
+    const deadline = Date.now() + TERM_GRACE_MS;
+    while (running() && Date.now() < deadline) await waitABit();
+  }
+  if (running()) {
+    signalGroup(pid, 'SIGKILL');
+    // Poll (a ref'd timer) rather than only awaiting exitPromise: the child is unref'd, so a
+    // script with nothing else pending would otherwise exit here with an unsettled await.
+    while (!proc.exited) await waitABit();
+    const killDeadline = Date.now() + 5_000;
+    while (groupAlive(pid) && Date.now() < killDeadline) await sleep(50);
+  }
+  untrackProcess(pid);
+}
+
+async function waitHealthy(proc: Proc, healthUrl: string, args: string[], log: TailBuffer): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    if (proc.exited) {
+      throw new Error(
+        `mlflow server exited during startup (${proc.exitInfo}).\nargs: ${args.join(' ')}\n--- output tail ---\n${log.tail(8000)}`,
+      );
+    }
+    if (Date.now() - started > HEALTH_TIMEOUT_MS) {
+      throw new Error(`mlflow server not healthy after ${HEALTH_TIMEOUT_MS} ms at ${healthUrl}.\n--- output tail ---\n${log.tail(8000)}`);
+    }
+    try {
+      const res = await fetch(healthUrl, { signal: AbortSignal.timeout(2_000) });
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await Promise.race([proc.exitPromise, sleep(HEALTH_POLL_MS)]);
+  }
 }
 
 function basicAuthIni(o: BasicAuthOptions, dbPath: string): string {

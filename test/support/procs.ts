@@ -17,6 +17,8 @@ interface Tracked {
 }
 
 const tracked = new Map<number, Tracked>();
+/** Exit-time cleanups not tied to one process (e.g. a server's temp dir that outlives restarts). */
+const cleanups = new Set<() => void>();
 let installed = false;
 
 function killSync(t: Tracked, signal: NodeJS.Signals): void {
@@ -37,6 +39,14 @@ function killAllSync(): void {
     }
   }
   tracked.clear();
+  for (const fn of cleanups) {
+    try {
+      fn();
+    } catch {
+      // best effort
+    }
+  }
+  cleanups.clear();
 }
 
 function install(): void {
@@ -61,6 +71,18 @@ export function trackProcess(pid: number, group: boolean, onExitSync?: () => voi
 
 export function untrackProcess(pid: number): void {
   tracked.delete(pid);
+}
+
+/**
+ * Run `fn` (synchronous, best effort) when the test process exits, after the tracked processes
+ * were killed. Returns a function that unregisters it.
+ */
+export function trackCleanup(fn: () => void): () => void {
+  install();
+  cleanups.add(fn);
+  return () => {
+    cleanups.delete(fn);
+  };
 }
 
 /**
