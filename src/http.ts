@@ -19,6 +19,8 @@ export interface HttpRequest {
   contentLength?: number;
   /** The Authorization header value (Bearer key or Basic credentials), when set. */
   authorization?: string;
+  /** Extra request headers (e.g. those a presigned URL requires). */
+  headers?: Record<string, string>;
   /** Statuses that are not failures for this call (besides 2xx), e.g. 400 on "already exists". */
   accept?: (status: number, body: ErrorBody) => boolean;
   /** Hint for a failure this request is known to produce, chosen by the caller. */
@@ -32,6 +34,7 @@ export interface HttpRequest {
 
 export interface HttpResponse<T> {
   status: number;
+  headers: Record<string, string | string[] | undefined>;
   /** Parsed JSON body on 2xx, or the error body for accepted statuses. */
   data: T;
   error: ErrorBody;
@@ -92,7 +95,7 @@ export class HttpClient {
           const found = await req.recover();
           if (found !== undefined) {
             this.opts.onRetry?.(`${req.method} ${req.url.pathname}: the failed attempt had succeeded after all; using its result`);
-            return { status: 200, data: found as T, error: {} };
+            return { status: 200, headers: {}, data: found as T, error: {} };
           }
         }
       }
@@ -114,6 +117,7 @@ export class HttpClient {
       'user-agent': this.opts.userAgent,
       accept: 'application/json',
     };
+    Object.assign(headers, req.headers);
     if (req.authorization) headers.authorization = req.authorization;
     let body: string | Readable | undefined;
     if (req.json !== undefined) {
@@ -121,7 +125,7 @@ export class HttpClient {
       headers['content-type'] = 'application/json';
     } else if (req.openBody !== undefined) {
       body = req.openBody();
-      headers['content-type'] = 'application/octet-stream';
+      headers['content-type'] ??= 'application/octet-stream';
       headers['content-length'] = String(req.contentLength ?? 0);
     }
     const where = { step: req.step, method: req.method, path: req.url.pathname };
@@ -170,10 +174,10 @@ export class HttpClient {
 
     const error = res.statusCode >= 400 ? parseErrorBody(text, res.headers['content-type'], this.opts.secrets) : {};
     if (res.statusCode >= 200 && res.statusCode < 300) {
-      return { status: res.statusCode, data: parseJson<T>(text, where, res.statusCode), error };
+      return { status: res.statusCode, headers: res.headers, data: parseJson<T>(text, where, res.statusCode), error };
     }
     if (req.accept?.(res.statusCode, error)) {
-      return { status: res.statusCode, data: {} as T, error };
+      return { status: res.statusCode, headers: res.headers, data: {} as T, error };
     }
     const serverMessage = describeErrorBody(error);
     const retryAfter = res.statusCode === 429 || res.statusCode === 503 ? headerValue(res.headers['retry-after']) : undefined;

@@ -25,6 +25,8 @@ export const INPUT_NAMES = [
   'request-timeout',
   'max-retries',
   'allow-insecure-http',
+  'upload-concurrency',
+  'multipart-threshold',
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 export type RawInputs = Record<InputName, string>;
@@ -62,6 +64,9 @@ export interface Config {
   requestTimeoutSeconds: number;
   maxRetries: number;
   allowInsecureHttp: boolean;
+  uploadConcurrency: number;
+  /** Bytes. */
+  multipartThreshold: number;
 }
 
 export interface InputContext {
@@ -166,6 +171,19 @@ function schema(ctx: InputContext) {
       .regex(/^\d+$/, 'must be a whole number, e.g. 5 (0 turns retries off).')
       .transform(Number)
       .pipe(z.number().max(20, 'must be at most 20.')),
+    'upload-concurrency': z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number, e.g. 8.')
+      .transform(Number)
+      .pipe(z.number().min(1, 'must be at least 1.').max(64, 'must be at most 64.')),
+    'multipart-threshold': z
+      .string()
+      .transform(parseSize)
+      .pipe(
+        z
+          .number({ message: 'must be a size such as 100MiB, 1GiB or a number of bytes.' })
+          .min(5 * 1024 * 1024, 'must be at least 5MiB (the smallest part object stores accept).'),
+      ),
     'allow-insecure-http': bool,
   });
 }
@@ -213,6 +231,15 @@ function parseAliases(text: string, ctx: z.RefinementCtx): string[] {
     }
   }
   return aliases;
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** "100MiB", "1.5GB", "1048576" → bytes; NaN when it is not a size. */
+export function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+  return m && unit ? Math.round(Number(m[1]) * unit) : NaN;
 }
 
 /** http:// to anything but loopback (localhost, 127.0.0.0/8, ::1). */
@@ -305,6 +332,8 @@ export function parseInputs(raw: RawInputs, ctx: InputContext): Config {
     requestTimeoutSeconds: v['request-timeout'],
     maxRetries: v['max-retries'],
     allowInsecureHttp: v['allow-insecure-http'],
+    uploadConcurrency: v['upload-concurrency'],
+    multipartThreshold: v['multipart-threshold'],
   };
 }
 
@@ -321,6 +350,8 @@ export const INPUT_DEFAULTS: Partial<RawInputs> = {
   'request-timeout': '120',
   'max-retries': '5',
   'allow-insecure-http': 'false',
+  'upload-concurrency': '8',
+  'multipart-threshold': '100MiB',
 };
 
 /**

@@ -17,7 +17,7 @@ import { scanModelDir } from './model-dir.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { awaitReady, decideReuse, registerVersion, setAliases } from './registration.ts';
 import { formatBytes, formatDuration, renderChecks, renderFailure, renderPlan, renderSuccess, type RegisteredResult } from './summary.ts';
-import { uploadFiles, verifyUpload, type UploadPlan } from './upload.ts';
+import { progressLine, uploadFiles, verifyUpload, type UploadPlan } from './upload.ts';
 import { checksJson, overallStatus, runChecks } from './verify.ts';
 
 export interface Deps {
@@ -32,7 +32,7 @@ export interface Deps {
 }
 
 const USER_AGENT = 'hokusai-register-model-action/0.1';
-const UPLOAD_CONCURRENCY = 4;
+const PROGRESS_EVERY_MS = 10_000;
 /** Cleanup after a failure or a cancel must finish before the runner's SIGKILL (2.5 s after SIGTERM). */
 const CLEANUP_TIMEOUT_MS = 2000;
 
@@ -307,12 +307,35 @@ async function registerMode(s: Session): Promise<void> {
     artifactPath: cfg.artifactPath,
     files: model.files,
   };
-  await core.group('Upload model', async () => {
+  const uploadMs = await core.group('Upload model', async () => {
     const t0 = clock.now();
-    await uploadFiles(mlflow, plan, UPLOAD_CONCURRENCY, (f) => core.debug(`uploaded ${f.relPath} (${f.size} bytes)`));
-    core.info(`Uploaded ${model.files.length} files (${formatBytes(model.totalBytes)}) in ${formatDuration(clock.now() - t0)}.`);
+    const progress = { filesDone: 0, files: model.files.length, bytesDone: 0, bytes: model.totalBytes, elapsedMs: 0 };
+    let lastLog = t0;
+    const report = () => {
+      // A line about every 10 s, so long uploads show they are moving.
+      if (clock.now() - lastLog < PROGRESS_EVERY_MS) return;
+      lastLog = clock.now();
+      core.info(progressLine({ ...progress, elapsedMs: lastLog - t0 }));
+    };
+    await uploadFiles(mlflow, plan, {
+      concurrency: cfg.uploadConcurrency,
+      multipartThreshold: cfg.multipartThreshold,
+      onBytes: (delta) => {
+        progress.bytesDone += delta;
+        report();
+      },
+      onFile: (f, how) => {
+        progress.filesDone++;
+        core.debug(`uploaded ${f.relPath} (${f.size} bytes${how === 'multipart' ? ', in parts' : ''})`);
+      },
+    });
+    const ms = clock.now() - t0;
+    core.info(
+      `Uploaded ${model.files.length} files (${formatBytes(model.totalBytes)}) in ${formatDuration(ms)}, ${formatBytes((model.totalBytes / Math.max(ms, 1)) * 1000)}/s.`,
+    );
     await verifyUpload(mlflow, runInfo.run_id, plan);
     core.info('Every file is on the server with its full size.');
+    return ms;
   });
 
   const source = `${runInfo.artifact_uri.replace(/\/+$/, '')}/${cfg.artifactPath}`;
@@ -365,6 +388,7 @@ async function registerMode(s: Session): Promise<void> {
     durationMs: clock.now() - s.started,
     reused: false,
     note: decision.reason,
+    uploadMs,
   };
   await finish(s, result);
 }
@@ -406,6 +430,7 @@ async function reuseVersion(
     durationMs: deps.clock.now() - s.started,
     reused: true,
     note: undefined,
+    uploadMs: undefined,
   });
 }
 

@@ -30,6 +30,11 @@ export interface ModelVersion {
   run_id?: string;
 }
 
+export interface MultipartUpload {
+  upload_id?: string;
+  credentials: Array<{ url: string; part_number: number; headers?: Record<string, string> }>;
+}
+
 export interface ArtifactFile {
   path: string;
   is_dir?: boolean;
@@ -249,6 +254,51 @@ export class MlflowClient {
       authorization: this.auth.header,
       hintFor: (status, e) => artifactHint(status, e, this.auth.kind),
     });
+  }
+
+  /**
+   * Starts a proxied multipart upload. Undefined when the artifact store cannot do it
+   * (MLflow answers 501 for local stores): then the caller falls back to one streamed PUT.
+   */
+  async mpuCreate(step: string, url: URL, path: string, numParts: number): Promise<MultipartUpload | undefined> {
+    const res = await this.http.send<MultipartUpload>({
+      step,
+      method: 'POST',
+      url,
+      json: { path, num_parts: numParts },
+      authorization: this.auth.header,
+      accept: (status, e) => status === 501 || e.code === 'NOT_IMPLEMENTED',
+      hintFor: (status, e) => artifactHint(status, e, this.auth.kind),
+    });
+    return res.status === 200 ? res.data : undefined;
+  }
+
+  async mpuFinish(step: string, url: URL, body: Record<string, unknown>): Promise<void> {
+    await this.http.send({
+      step,
+      method: 'POST',
+      url,
+      json: body,
+      authorization: this.auth.header,
+      hintFor: (st, e) => artifactHint(st, e, this.auth.kind),
+    });
+  }
+
+  /** One part, straight to the storage URL the server signed: no credentials of ours go there. Returns the ETag. */
+  async putPart(step: string, url: URL, headers: Record<string, string>, openBody: () => Readable, size: number): Promise<string> {
+    const res = await this.http.send({ step, method: 'PUT', url, headers, openBody, contentLength: size });
+    const etag = res.headers.etag;
+    const value = Array.isArray(etag) ? etag[0] : etag;
+    if (!value) {
+      throw new ActionError('the storage answered a part upload without an ETag', {
+        step,
+        method: 'PUT',
+        path: url.pathname,
+        status: res.status,
+        hint: 'The artifact store must return ETag headers to presigned part uploads (check a proxy or CORS setting that strips them), or raise multipart-threshold above the largest file to upload in one request.',
+      });
+    }
+    return value;
   }
 
   /** Creates the registered model; false when it already existed (which is fine). */

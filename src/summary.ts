@@ -23,6 +23,8 @@ export interface RegisteredResult {
   reused: boolean;
   /** Something a reader should know, e.g. why the same commit got a new version. */
   note: string | undefined;
+  /** Time spent uploading; undefined when nothing was uploaded (a reused version). */
+  uploadMs: number | undefined;
 }
 
 export function escapeHtml(s: string): string {
@@ -61,6 +63,12 @@ export function renderSuccess(r: RegisteredResult): string {
     ['Version', link(`version ${r.version}`, r.versionUrl)],
     ['Aliases', r.aliases.length ? r.aliases.map(code).join(' ') : '—'],
     ['Files', `${r.files} files, ${formatBytes(r.bytes)}`],
+    [
+      'Upload',
+      r.uploadMs === undefined
+        ? 'none (reused)'
+        : `${formatDuration(r.uploadMs)}, ${formatBytes((r.bytes / Math.max(r.uploadMs, 1)) * 1000)}/s`,
+    ],
     ['Duration', formatDuration(r.durationMs)],
     ['Model URI', code(r.modelUri)],
     ['Digest', code(r.digest)],

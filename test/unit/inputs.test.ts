@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { ActionError } from '../../src/errors.ts';
-import { INPUT_DEFAULTS, INPUT_NAMES, parseInputs, readRawInputs, type RawInputs } from '../../src/inputs.ts';
+import { INPUT_DEFAULTS, INPUT_NAMES, parseInputs, parseSize, readRawInputs, type RawInputs } from '../../src/inputs.ts';
 
 const ctx = { cwd: '/work/repo', repository: 'acme/churn' };
 const base = (over: Partial<RawInputs> = {}): RawInputs => ({
@@ -130,4 +130,15 @@ test('max-retries is a whole number up to 20', () => {
   assert.equal(parseInputs(base({ 'max-retries': '0' }), ctx).maxRetries, 0);
   assert.match(problems(base({ 'max-retries': 'many' })), /max-retries: must be a whole number/);
   assert.match(problems(base({ 'max-retries': '50' })), /max-retries: must be at most 20/);
+});
+
+test('multipart-threshold takes sizes with units; upload-concurrency is bounded', () => {
+  assert.equal(parseSize('100MiB'), 100 * 1024 * 1024);
+  assert.equal(parseSize('1.5 GB'), 1.5e9);
+  assert.equal(parseSize('6291456'), 6291456);
+  assert.ok(Number.isNaN(parseSize('lots')));
+  assert.equal(parseInputs(base(), ctx).multipartThreshold, 100 * 1024 * 1024);
+  assert.match(problems(base({ 'multipart-threshold': '1MiB' })), /multipart-threshold: must be at least 5MiB/);
+  assert.match(problems(base({ 'multipart-threshold': 'big' })), /multipart-threshold: must be a size/);
+  assert.match(problems(base({ 'upload-concurrency': '0' })), /upload-concurrency: must be at least 1/);
 });

@@ -21,6 +21,7 @@ const result: RegisteredResult = {
   durationMs: 4200,
   reused: false,
   note: undefined,
+  uploadMs: 2000,
 };
 
 test('the success summary shows model, linked version, alias, files, bytes and duration', () => {
@@ -30,6 +31,7 @@ test('the success summary shows model, linked version, alias, files, bytes and d
   assert.match(md, /\| Aliases \| <code>staging<\/code> \|/);
   assert.match(md, /\| Files \| 5 files, 2\.00 KiB \|/);
   assert.match(md, /\| Duration \| 4\.2 s \|/);
+  assert.match(md, /\| Upload \| 2\.0 s, 1\.00 KiB\/s \|/);
   assert.match(md, /\| Commit \| <code>0123456789ab<\/code> \|/);
   assert.doesNotMatch(md, /<script>/);
 });

@@ -8,7 +8,7 @@ import { httpOptions } from '../support/http-options.ts';
 import { HttpClient } from '../../src/http.ts';
 import { MlflowClient } from '../../src/mlflow.ts';
 import { artifactBaseUrl } from '../../src/urls.ts';
-import { uploadFiles } from '../../src/upload.ts';
+import { multipartUrl, planParts, progressLine, uploadFiles } from '../../src/upload.ts';
 
 function files(n: number) {
   const dir = mkdtempSync(path.join(tmpdir(), 'upload-'));
@@ -44,7 +44,7 @@ function setup(statusFor: (n: number) => number) {
 test('every file is streamed with its Content-Length, to its relative path', async () => {
   const { client, base, seen } = setup(() => 200);
   const list = files(6);
-  await uploadFiles(client, { base, artifactPath: 'model', files: list }, 3);
+  await uploadFiles(client, { base, artifactPath: 'model', files: list }, { concurrency: 3, multipartThreshold: Infinity });
   assert.equal(seen.length, 6);
   for (const f of list) {
     const put = seen.find((s) => s.path.endsWith(`/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/model/${f.relPath}`));
@@ -56,6 +56,165 @@ test('every file is streamed with its Content-Length, to its relative path', asy
 
 test('the first failure stops the upload: nothing new starts, and the error is the first one', async () => {
   const { client, base, seen } = setup((n) => (n === 1 ? 500 : 200));
-  await assert.rejects(uploadFiles(client, { base, artifactPath: 'model', files: files(20) }, 2), /HTTP 500/);
+  await assert.rejects(
+    uploadFiles(client, { base, artifactPath: 'model', files: files(20) }, { concurrency: 2, multipartThreshold: Infinity }),
+    /HTTP 500/,
+  );
   assert.ok(seen.length <= 3, `${seen.length} uploads were started after the failure`);
+});
+
+test('parts: 10 MiB each (more when 10,000 would not do), covering every byte once', () => {
+  const MiB = 1024 * 1024;
+  assert.deepEqual(planParts(25 * MiB), [
+    { partNumber: 1, start: 0, end: 10 * MiB - 1 },
+    { partNumber: 2, start: 10 * MiB, end: 20 * MiB - 1 },
+    { partNumber: 3, start: 20 * MiB, end: 25 * MiB - 1 },
+  ]);
+  const huge = planParts(200 * 1024 * MiB);
+  assert.equal(huge.length <= 10_000, true);
+  assert.equal(huge.at(-1)!.end, 200 * 1024 * MiB - 1);
+});
+
+test("mpu URLs name the destination directory below the run root, like MLflow's client", () => {
+  const base = artifactBaseUrl(new URL('https://r.test/api/mlflow'), 'mlflow-artifacts:/1/r/artifacts', 'S');
+  const plan = { base, artifactPath: 'model', files: [] };
+  assert.equal(
+    multipartUrl(plan, 'create', 'data/big.bin').pathname,
+    '/api/mlflow/api/2.0/mlflow-artifacts/mpu/create/1/r/artifacts/model/data',
+  );
+  assert.equal(multipartUrl(plan, 'abort', 'big.bin').pathname, '/api/mlflow/api/2.0/mlflow-artifacts/mpu/abort/1/r/artifacts/model');
+});
+
+test('progress lines: files, bytes, rate and time left', () => {
+  const MiB = 1024 * 1024;
+  assert.equal(
+    progressLine({ filesDone: 3, files: 10, bytesDone: 50 * MiB, bytes: 150 * MiB, elapsedMs: 10_000 }),
+    'Uploaded 3 of 10 files, 50.0 MiB of 150.0 MiB (5.00 MiB/s, about 20.0 s left)',
+  );
+});
+
+function multipartServer(mpu: 'on' | 'off', failPart?: number) {
+  const agent = new MockAgent();
+  agent.disableNetConnect();
+  const calls: Array<{ what: string; body?: unknown; auth?: string; bytes?: number }> = [];
+  const mlflow = agent.get('http://mlflow.test');
+  const s3 = agent.get('http://s3.test');
+  mlflow
+    .intercept({ path: (p) => p.includes('/mpu/create/'), method: 'POST' })
+    .reply((o) => {
+      const body = JSON.parse(String(o.body)) as { num_parts: number };
+      calls.push({ what: 'create', body });
+      if (mpu === 'off')
+        return {
+          statusCode: 501,
+          data: { error_code: 'NOT_IMPLEMENTED', message: 'Multipart upload is not supported for the current artifact repository' },
+        };
+      const credentials = Array.from({ length: body.num_parts }, (_, i) => ({
+        url: `http://s3.test/b/k?partNumber=${i + 1}`,
+        part_number: i + 1,
+        headers: {},
+      }));
+      return { statusCode: 200, data: JSON.stringify({ upload_id: 'u1', credentials }) };
+    })
+    .persist();
+  mlflow
+    .intercept({ path: (p) => /\/mpu\/(complete|abort)\//.test(p), method: 'POST' })
+    .reply((o) => {
+      calls.push({ what: o.path.includes('/complete/') ? 'complete' : 'abort', body: JSON.parse(String(o.body)) });
+      return { statusCode: 200, data: {} };
+    })
+    .persist();
+  mlflow
+    .intercept({ path: (p) => p.startsWith('/api/2.0/mlflow-artifacts/artifacts/'), method: 'PUT' })
+    .reply(async (o) => {
+      let bytes = 0;
+      for await (const c of o.body as AsyncIterable<Buffer>) bytes += c.length;
+      calls.push({ what: 'put', bytes });
+      return { statusCode: 200, data: '' };
+    })
+    .persist();
+  s3.intercept({ path: (p) => p.startsWith('/b/k'), method: 'PUT' })
+    .reply(async (o) => {
+      let bytes = 0;
+      for await (const c of o.body as AsyncIterable<Buffer>) bytes += c.length;
+      const n = Number(new URL(o.path, 'http://s3.test').searchParams.get('partNumber'));
+      calls.push({ what: `part ${n}`, bytes, auth: (o.headers as Record<string, string>).authorization });
+      if (n === failPart) return { statusCode: 403, data: '<Error><Code>AccessDenied</Code></Error>' };
+      return { statusCode: 200, data: '', responseOptions: { headers: { etag: `"etag-${n}"` } } };
+    })
+    .persist();
+  const trackingUri = new URL('http://mlflow.test');
+  const http = new HttpClient(httpOptions({ dispatcher: agent }));
+  const client = new MlflowClient(http, trackingUri, { kind: 'key', header: 'Bearer fake-key-multipart-000' });
+  const base = artifactBaseUrl(trackingUri, 'mlflow-artifacts:/1/r/artifacts', 'S');
+  return { client, base, calls };
+}
+
+function bigFile(size: number) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mpu-'));
+  const abs = path.join(dir, 'big.bin');
+  writeFileSync(abs, Buffer.alloc(size, 7));
+  return { relPath: 'weights/big.bin', absPath: abs, size };
+}
+
+test('multipart: parts in parallel to the signed URLs without our key, ETags completed in part order', async () => {
+  const { client, base, calls } = multipartServer('on');
+  const f = bigFile(25 * 1024 * 1024);
+  let bytes = 0;
+  await uploadFiles(
+    client,
+    { base, artifactPath: 'model', files: [f] },
+    { concurrency: 3, multipartThreshold: 5 * 1024 * 1024, onBytes: (d) => (bytes += d) },
+  );
+  assert.deepEqual(calls.find((c) => c.what === 'create')?.body, { path: 'big.bin', num_parts: 3 });
+  const parts = calls.filter((c) => c.what.startsWith('part'));
+  assert.deepEqual(parts.map((p) => p.bytes).sort(), [10485760, 10485760, 5242880].sort());
+  assert.ok(
+    parts.every((p) => p.auth === undefined),
+    'the key never goes to the storage URLs',
+  );
+  const complete = calls.find((c) => c.what === 'complete')?.body as {
+    upload_id: string;
+    parts: Array<{ part_number: number; etag: string }>;
+  };
+  assert.equal(complete.upload_id, 'u1');
+  assert.deepEqual(
+    complete.parts.map((p) => [p.part_number, p.etag]),
+    [
+      [1, '"etag-1"'],
+      [2, '"etag-2"'],
+      [3, '"etag-3"'],
+    ],
+  );
+  assert.equal(bytes, f.size, 'progress counted every byte once');
+});
+
+test('multipart: 501 from a local artifact store falls back to one streamed PUT', async () => {
+  const { client, base, calls } = multipartServer('off');
+  const f = bigFile(6 * 1024 * 1024);
+  await uploadFiles(client, { base, artifactPath: 'model', files: [f] }, { concurrency: 3, multipartThreshold: 5 * 1024 * 1024 });
+  assert.deepEqual(
+    calls.map((c) => [c.what, c.bytes]),
+    [
+      ['create', undefined],
+      ['put', f.size],
+    ],
+  );
+});
+
+test('multipart: a failing part aborts the upload and the error names it', async () => {
+  const { client, base, calls } = multipartServer('on', 2);
+  await assert.rejects(
+    uploadFiles(
+      client,
+      { base, artifactPath: 'model', files: [bigFile(25 * 1024 * 1024)] },
+      { concurrency: 1, multipartThreshold: 5 * 1024 * 1024 },
+    ),
+    /HTTP 403/,
+  );
+  assert.deepEqual(calls.find((c) => c.what === 'abort')?.body, { path: 'big.bin', upload_id: 'u1' });
+  assert.equal(
+    calls.some((c) => c.what === 'complete'),
+    false,
+  );
 });
