@@ -83,22 +83,35 @@ export class HttpClient {
       } catch (err) {
         if (!(err instanceof ActionError) || !err.retry || signal?.aborted) throw err;
         const wait = backoffMs(attempt, policy, this.opts.random, err.retry.afterMs);
-        if (attempt > policy.maxRetries || clock.now() - started + wait > policy.budgetMs) {
+        const last = attempt > policy.maxRetries || clock.now() - started + wait > policy.budgetMs;
+        if (!last) {
+          this.opts.onRetry?.(
+            `${req.method} ${req.url.pathname}: ${err.retry.reason}; retry ${attempt} of ${policy.maxRetries} in ${(wait / 1000).toFixed(1)} s${err.retry.afterMs === undefined ? '' : ' (Retry-After)'}`,
+          );
+          await this.sleep(wait, req);
+        }
+        // The failed attempt may have been committed before the failure (a 500 after the write,
+        // a lost answer): look before creating again, and before giving up.
+        const found = await this.recover(req);
+        if (found !== undefined) return { status: 200, headers: {}, data: found as T, error: {} };
+        if (last) {
           if (attempt === 1) throw err;
           throw new ActionError(`${err.message} (gave up after ${attempt} attempts)`, err.details());
         }
-        this.opts.onRetry?.(
-          `${req.method} ${req.url.pathname}: ${err.retry.reason}; retry ${attempt} of ${policy.maxRetries} in ${(wait / 1000).toFixed(1)} s${err.retry.afterMs === undefined ? '' : ' (Retry-After)'}`,
-        );
-        await this.sleep(wait, req);
-        if (req.recover) {
-          const found = await req.recover();
-          if (found !== undefined) {
-            this.opts.onRetry?.(`${req.method} ${req.url.pathname}: the failed attempt had succeeded after all; using its result`);
-            return { status: 200, headers: {}, data: found as T, error: {} };
-          }
-        }
       }
+    }
+  }
+
+  /** What a failed create made after all, if anything; a failed look-up counts as nothing found. */
+  private async recover(req: HttpRequest): Promise<unknown> {
+    if (!req.recover || this.opts.signal?.aborted) return undefined;
+    try {
+      const found = await req.recover();
+      if (found !== undefined)
+        this.opts.onRetry?.(`${req.method} ${req.url.pathname}: the failed attempt had succeeded after all; using its result`);
+      return found;
+    } catch {
+      return undefined;
     }
   }
 
@@ -147,10 +160,14 @@ export class HttpClient {
       throw networkError(err, req.url, where, this.opts.timeoutMs);
     }
 
-    const text = await res.body.text().catch((err: unknown) => {
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      // A body cut off is a lost connection like any other: retried, and recovered for creates.
       if (this.opts.signal?.aborted) throw cancelled(req, err);
-      return '';
-    });
+      throw networkError(err, req.url, where, this.opts.timeoutMs);
+    }
     const ms = Math.round(now() - started);
     this.opts.debug?.(`${req.method} ${req.url.pathname} → ${res.statusCode} (${ms} ms)`);
 
@@ -174,14 +191,16 @@ export class HttpClient {
 
     const error = res.statusCode >= 400 ? parseErrorBody(text, res.headers['content-type'], this.opts.secrets) : {};
     if (res.statusCode >= 200 && res.statusCode < 300) {
-      return { status: res.statusCode, headers: res.headers, data: parseJson<T>(text, where, res.statusCode), error };
+      return { status: res.statusCode, headers: res.headers, data: parseJson<T>(text, where, res.statusCode, this.opts.secrets), error };
     }
     if (req.accept?.(res.statusCode, error)) {
       return { status: res.statusCode, headers: res.headers, data: {} as T, error };
     }
     const serverMessage = describeErrorBody(error);
     const retryAfter = res.statusCode === 429 || res.statusCode === 503 ? headerValue(res.headers['retry-after']) : undefined;
-    const reason = retryReason(res.statusCode, []);
+    // A server without artifact serving answers 503 for good: no point in waiting.
+    const permanent = res.statusCode === 503 && /no-serve-artifacts|Artifact serving is disabled/.test(text);
+    const reason = permanent ? undefined : retryReason(res.statusCode, []);
     const wait = retryAfter ? `; the server asks to retry after ${/^\d+$/.test(retryAfter) ? `${retryAfter} s` : retryAfter}` : '';
     throw new ActionError(`HTTP ${res.statusCode}${error.code ? ` ${error.code}` : ''}${wait}`, {
       ...where,
@@ -194,7 +213,7 @@ export class HttpClient {
   }
 }
 
-function parseJson<T>(text: string, where: { step: string; method: string; path: string }, status: number): T {
+function parseJson<T>(text: string, where: { step: string; method: string; path: string }, status: number, secrets: readonly string[]): T {
   if (text.trim() === '') return {} as T;
   try {
     return JSON.parse(text) as T;
@@ -202,7 +221,7 @@ function parseJson<T>(text: string, where: { step: string; method: string; path:
     throw new ActionError(`the server answered HTTP ${status} with a body that is not JSON`, {
       ...where,
       status,
-      serverMessage: text.slice(0, 120),
+      serverMessage: shorten(redact(text, secrets)).slice(0, 120),
       hint: 'The URL probably points at something other than an MLflow REST API (a web page or a login portal). Check the URL input.',
     });
   }

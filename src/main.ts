@@ -2,6 +2,7 @@
 // preflight → MLflow run → upload → verify → register → outputs and summary.
 // verify: read-only checks. The only catch and the only setFailed live here; a run
 // created in MLflow always ends FINISHED or FAILED.
+import { randomUUID } from 'node:crypto';
 import * as core from '@actions/core';
 import { context } from '@actions/github';
 import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
@@ -11,7 +12,7 @@ import { DEFAULT_POLICY, HttpClient } from './http.ts';
 import { parseInputs, readRawInputs, type Config } from './inputs.ts';
 import { lineageFrom, lineageTags, mlflowSourceTags, type GitHubContext, type Lineage } from './lineage.ts';
 import { buildManifest, manifestDigest } from './manifest.ts';
-import { commitFilter, MlflowClient, trackingAuth, type ModelVersion, type RunInfo } from './mlflow.ts';
+import { commitFilter, filterString, MlflowClient, trackingAuth, type ModelVersion, type RunInfo } from './mlflow.ts';
 import { artifactBaseUrl, versionUiUrl } from './urls.ts';
 import { scanModelDir } from './model-dir.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -73,6 +74,8 @@ interface Session {
   secrets: string[];
   /** Set while an MLflow run is open, so a failure can end it. */
   activeRun?: RunInfo;
+  /** Set while runs/create is under way: a cancel then may have to find the run it made. */
+  pendingRun?: { experimentId: string; requestId: string };
 }
 
 /** Reads and masks the inputs, and builds the clients both entry points use. */
@@ -103,7 +106,11 @@ function openSession(deps: Deps, secrets: string[], signal: AbortSignal | undefi
   const http = new HttpClient({
     ...base,
     timeoutMs: cfg.requestTimeoutSeconds * 1000,
-    retry: { ...DEFAULT_POLICY, maxRetries: cfg.maxRetries },
+    // A pull-request check must answer in seconds: at most one quick retry there.
+    retry:
+      cfg.mode === 'verify'
+        ? { ...DEFAULT_POLICY, maxRetries: Math.min(cfg.maxRetries, 1), budgetMs: 10_000 }
+        : { ...DEFAULT_POLICY, maxRetries: cfg.maxRetries },
     signal,
     onRetry: (line) => core.info(`Retrying: ${line}`),
   });
@@ -150,10 +157,19 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
   } catch (thrown) {
     let err = toActionError(thrown, 'Run');
     if (cancelledBy) {
-      err = new ActionError(`the job was cancelled (${cancelledBy}) during this step`, {
+      // Keep what had happened by then (e.g. "version 3 was created, but …") unless it is just the abort.
+      const before = err.code === 'CANCELLED' ? '' : ` (${err.message})`;
+      err = new ActionError(`the job was cancelled (${cancelledBy}) during this step${before}`, {
         step: err.step,
-        hint: 'Nothing to fix: the runner cancelled the job. An MLflow run this job started is marked KILLED; re-run the job to register.',
+        hint: `Nothing to fix: the runner cancelled the job.${session?.activeRun || session?.pendingRun ? ' The MLflow run this job started is marked KILLED.' : ''} Re-run the job to register.`,
       });
+    }
+    if (session && !session.activeRun && session.pendingRun) {
+      // Cancelled (or failed) while runs/create was in flight: the server may have made the run anyway.
+      const { experimentId, requestId } = session.pendingRun;
+      session.activeRun = await session.cleanup
+        .findRunByRequest('Find the run being created', experimentId, requestId)
+        .catch(() => undefined);
     }
     if (session?.activeRun) {
       await endRun(session, session.activeRun, cancelledBy ? 'KILLED' : 'FAILED', redact(`${err.step}: ${err.message}`, secrets));
@@ -173,15 +189,20 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
 export async function post(overrides: Partial<Deps> = {}): Promise<void> {
   const deps = { ...defaultDeps(), ...overrides };
   const runId = core.getState(STATE_RUN_ID);
-  if (!runId || core.getState(STATE_RUN_ENDED) === 'true') return;
+  const request = core.getState(STATE_RUN_REQUEST);
+  if ((!runId && !request) || core.getState(STATE_RUN_ENDED) === 'true') return;
   try {
     const s = openSession(deps, [], undefined);
-    const info = await s.cleanup.getRun('End a run left open', runId);
-    if (info.status !== 'RUNNING') return core.info(`MLflow run ${runId} already ended (${info.status}).`);
-    await endRun(s, info, 'KILLED', 'the job was cancelled or stopped before the action could end this run');
+    const step = 'End a run left open';
+    const [experimentId = '', requestId = ''] = request.split('/');
+    // Killed during runs/create: the run id was never saved, but the request id finds the run.
+    const info = runId ? await s.mlflow.getRun(step, runId) : await s.mlflow.findRunByRequest(step, experimentId, requestId);
+    if (!info) return core.info('No MLflow run was created before the step stopped.');
+    if (info.status !== 'RUNNING') return core.info(`MLflow run ${info.run_id} already ended (${info.status}).`);
+    await endRun(s, info, 'KILLED', 'the job was cancelled or stopped before the action could end this run', s.mlflow);
   } catch (err) {
     core.warning(
-      `Could not check MLflow run ${runId}: ${err instanceof Error ? err.message : String(err)}. End it in the MLflow UI if it is still RUNNING.`,
+      `Could not check the MLflow run of this job: ${err instanceof Error ? err.message : String(err)}. End it in the MLflow UI if it is still RUNNING.`,
     );
   }
 }
@@ -192,9 +213,10 @@ async function verifyMode(s: Session): Promise<void> {
     const results = await runChecks({ cfg, http: s.http, mlflow: s.mlflow, clock: s.deps.clock });
     for (const c of results) {
       const latency = c.latencyMs === undefined ? '' : ` (${formatDuration(c.latencyMs)})`;
-      core.info(`${c.result.toUpperCase().padEnd(7)} ${c.name}${latency}: ${c.detail}`);
-      if (c.request) core.info(`        request: ${c.request}`);
-      if (c.hint && c.result !== 'pass') core.info(`        what to do: ${c.hint}`);
+      const say = (line: string) => core.info(redact(line, s.secrets));
+      say(`${c.result.toUpperCase().padEnd(7)} ${c.name}${latency}: ${c.detail}`);
+      if (c.request) say(`        request: ${c.request}`);
+      if (c.hint && c.result !== 'pass') say(`        what to do: ${c.hint}`);
     }
     return results;
   });
@@ -254,8 +276,19 @@ async function registerMode(s: Session): Promise<void> {
       `Artifact proxy is serving; experiment "${cfg.experimentName}" ${experiment ? `has id ${experiment.experiment_id}` : 'does not exist yet'}.`,
     );
     const registered = await mlflow.getRegisteredModel(step, cfg.modelName);
+    // The version with this commit and content, if any; else the commit's versions, to say why a new one is made.
+    const same =
+      registered && lineage.commit
+        ? await mlflow.searchModelVersions(
+            step,
+            `${commitFilter(cfg.modelName, lineage.commit)} AND tags.model_digest=${filterString(model.digest)}`,
+            1,
+          )
+        : [];
     const existing =
-      registered && lineage.commit ? await mlflow.searchModelVersions(step, commitFilter(cfg.modelName, lineage.commit), 20) : [];
+      same.length || !registered || !lineage.commit
+        ? same
+        : await mlflow.searchModelVersions(step, commitFilter(cfg.modelName, lineage.commit), 20);
     if (existing.length)
       core.info(`Already registered for commit ${lineage.commit.slice(0, 12)}: version ${existing.map((v) => v.version).join(', ')}.`);
     return { experiment, modelExists: registered !== undefined, existing };
@@ -294,8 +327,12 @@ async function registerMode(s: Session): Promise<void> {
     if (restored) core.info(`Experiment "${cfg.experimentName}" was deleted; restored it.`);
     const runName = lineage.commit ? `${cfg.modelName}@${lineage.commit.slice(0, 7)}` : cfg.modelName;
     const tags = [...mlflowSourceTags(lineage, deps.github.serverUrl), ...lineageTags(lineage, model.digest), ...userTags(cfg)];
-    const info = await mlflow.createRun(step, exp.experiment_id, runName, clock.now(), tags);
+    const requestId = randomUUID();
+    s.pendingRun = { experimentId: exp.experiment_id, requestId };
+    core.saveState(STATE_RUN_REQUEST, `${exp.experiment_id}/${requestId}`);
+    const info = await mlflow.createRun(step, exp.experiment_id, runName, clock.now(), tags, requestId);
     s.activeRun = info;
+    s.pendingRun = undefined;
     core.saveState(STATE_RUN_ID, info.run_id);
     core.info(`Experiment "${cfg.experimentName}" (id ${exp.experiment_id}), run ${info.run_id}`);
     core.debug(`Run artifact URI: ${info.artifact_uri}`);
@@ -411,7 +448,8 @@ async function reuseVersion(
     return ready;
   });
   const runId = version.run_id ?? '';
-  const run = runId ? await mlflow.getRun('Reuse version', runId) : undefined;
+  // Only for the experiment-id output: a run deleted since must not fail a reuse whose aliases are set.
+  const run = runId ? await mlflow.getRun('Reuse version', runId).catch(() => undefined) : undefined;
   await finish(s, {
     modelName: cfg.modelName,
     version: version.version,
@@ -453,6 +491,7 @@ async function finish(s: Session, result: RegisteredResult): Promise<void> {
 // What the post: step needs to find a run the main step could not end.
 const STATE_RUN_ID = 'run-id';
 const STATE_RUN_ENDED = 'run-ended';
+const STATE_RUN_REQUEST = 'run-request';
 
 const userTags = (cfg: Config) => cfg.tags.map(([key, value]) => ({ key, value }));
 
@@ -461,22 +500,20 @@ function setOutputs(s: Session, outputs: Record<string, string>): void {
 }
 
 /** Best effort: a failure here must not hide the original error. */
-async function endRun(s: Session, runInfo: RunInfo, status: 'FAILED' | 'KILLED', reason: string): Promise<void> {
+async function endRun(s: Session, runInfo: RunInfo, status: 'FAILED' | 'KILLED', reason: string, client = s.cleanup): Promise<void> {
   const step = `Mark run ${status}`;
+  // The status first: after SIGTERM there are 2.5 s until SIGKILL.
   try {
-    await s.cleanup.setRunTag(step, runInfo.run_id, 'failure_reason', reason.slice(0, 5000));
-  } catch {
-    // the status update below matters more than the tag
-  }
-  try {
-    await s.cleanup.updateRun(step, runInfo.run_id, status, s.deps.clock.now());
+    await client.updateRun(step, runInfo.run_id, status, s.deps.clock.now());
     core.saveState(STATE_RUN_ENDED, 'true');
     core.info(`MLflow run ${runInfo.run_id} marked ${status}.`);
   } catch (e) {
     core.warning(
       `Could not mark MLflow run ${runInfo.run_id} as ${status}: ${e instanceof ActionError ? e.message : String(e)}. The post step will try again; otherwise end it in the MLflow UI.`,
     );
+    return;
   }
+  await client.setRunTag(step, runInfo.run_id, 'failure_reason', reason.slice(0, 5000)).catch(() => undefined);
 }
 
 async function writeSummary(env: NodeJS.ProcessEnv, markdown: string): Promise<void> {

@@ -166,7 +166,14 @@ export class MlflowClient {
   }
 
   async restoreExperiment(step: string, experimentId: string): Promise<void> {
-    await this.call(step, 'POST', 'experiments/restore', { experiment_id: experimentId });
+    // Already active (another job, or a retry after a lost answer, restored it): fine.
+    await this.call(
+      step,
+      'POST',
+      'experiments/restore',
+      { experiment_id: experimentId },
+      { accept: (status, e) => status === 400 && e.code === 'INVALID_PARAMETER_VALUE' },
+    );
   }
 
   /** The experiment (`found` if already looked up), created if missing, restored if deleted. */
@@ -193,8 +200,14 @@ export class MlflowClient {
   }
 
   /** Creates a run. A retried create first looks for the run a failed attempt may have made. */
-  async createRun(step: string, experimentId: string, runName: string, startTime: number, tags: Tag[]): Promise<RunInfo> {
-    const requestId = randomUUID();
+  async createRun(
+    step: string,
+    experimentId: string,
+    runName: string,
+    startTime: number,
+    tags: Tag[],
+    requestId = randomUUID(),
+  ): Promise<RunInfo> {
     const res = await this.call<{ run: { info: RunInfo } }>(
       step,
       'POST',
@@ -202,17 +215,22 @@ export class MlflowClient {
       { experiment_id: experimentId, run_name: runName, start_time: startTime, tags: [...tags, { key: REQUEST_TAG, value: requestId }] },
       {
         recover: async () => {
-          const found = await this.call<{ runs?: Array<{ info: RunInfo }> }>(step, 'POST', 'runs/search', {
-            experiment_ids: [experimentId],
-            filter: `tags.${REQUEST_TAG} = ${filterString(requestId)}`,
-            max_results: 1,
-          });
-          const run = found.data.runs?.[0];
-          return run ? { run } : undefined;
+          const run = await this.findRunByRequest(step, experimentId, requestId);
+          return run ? { run: { info: run } } : undefined;
         },
       },
     );
     return res.data.run.info;
+  }
+
+  /** The run a create with this request id made, if it made one. */
+  async findRunByRequest(step: string, experimentId: string, requestId: string): Promise<RunInfo | undefined> {
+    const found = await this.call<{ runs?: Array<{ info: RunInfo }> }>(step, 'POST', 'runs/search', {
+      experiment_ids: [experimentId],
+      filter: `tags.${REQUEST_TAG} = ${filterString(requestId)}`,
+      max_results: 1,
+    });
+    return found.data.runs?.[0]?.info;
   }
 
   async getRun(step: string, runId: string): Promise<RunInfo> {

@@ -91,3 +91,26 @@ test('upload verification finds missing and short files', () => {
   // MLflow lists an empty file without file_size.
   assert.deepEqual(compareUpload([{ relPath: 'empty', absPath: '/x/empty', size: 0 }], 'model', [{ path: 'model/empty' }]), []);
 });
+
+test('re-runs: the same commit and digest reuse the newest good version; other content gets a new one with a reason', async () => {
+  const { decideReuse } = await import('../../src/registration.ts');
+  const v = (version: string, digest: string, status = 'READY') => ({
+    name: 'm',
+    version,
+    status,
+    tags: [{ key: 'model_digest', value: digest }],
+  });
+  assert.deepEqual(decideReuse([], 'sha256:a', 'c'.repeat(40)), { kind: 'new', reason: undefined });
+  const reuse = decideReuse(
+    [v('1', 'sha256:a'), v('3', 'sha256:a'), v('4', 'sha256:a', 'FAILED_REGISTRATION')],
+    'sha256:a',
+    'c'.repeat(40),
+  );
+  assert.equal(reuse.kind === 'reuse' && reuse.version.version, '3');
+  const other = decideReuse([v('2', 'sha256:b')], 'sha256:a', 'c'.repeat(40));
+  assert.equal(other.kind, 'new');
+  assert.match(
+    other.kind === 'new' ? (other.reason ?? '') : '',
+    /^Commit cccccccccccc already has version 2 \(sha256:b\), but the model directory now has digest sha256:a/,
+  );
+});

@@ -124,3 +124,46 @@ test('4xx are not retried', async () => {
   );
   assert.deepEqual(clock.sleeps, []);
 });
+
+test('a create is looked up also when no retry is left, and a failing look-up counts as not found', async () => {
+  const found = await new HttpClient(httpOptions({ dispatcher: server([{ status: 500 }]), retry: { ...policy, maxRetries: 0 } })).send<{
+    id: string;
+  }>({
+    step: 'S',
+    method: 'POST',
+    url: new URL('http://mlflow.test/x'),
+    json: {},
+    recover: async () => ({ id: 'made' }),
+  });
+  assert.deepEqual(found.data, { id: 'made' });
+  const clock = fakeClock();
+  const agent = server([{ status: 503 }, { status: 200, body: '{"id":"second"}' }]);
+  let looked = 0;
+  const res = await new HttpClient(httpOptions({ dispatcher: agent, clock, retry: policy })).send<{ id: string }>({
+    step: 'S',
+    method: 'POST',
+    url: new URL('http://mlflow.test/x'),
+    json: {},
+    recover: async () => {
+      looked++;
+      throw new Error('search refused');
+    },
+  });
+  assert.equal(looked, 1);
+  assert.deepEqual(res.data, { id: 'second' }, 'not found: created again');
+});
+
+test('a 503 from a server without artifact serving is not retried: it will not change', async () => {
+  const clock = fakeClock();
+  const agent = server([{ status: 503, body: 'Endpoint disabled due to the mlflow server running with `--no-serve-artifacts`.' }]);
+  await assert.rejects(
+    new HttpClient(httpOptions({ dispatcher: agent, clock, retry: policy })).send({
+      step: 'S',
+      method: 'POST',
+      url: new URL('http://mlflow.test/x'),
+      json: {},
+    }),
+    /HTTP 503/,
+  );
+  assert.deepEqual(clock.sleeps, []);
+});
