@@ -6,6 +6,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MLFLOW } from './paths.ts';
+import { createBucket } from './moto.ts';
 import { freePort } from './ports.ts';
 import { TailBuffer, cleanEnv, groupAlive, signalGroup, trackCleanup, trackProcess, untrackProcess } from './procs.ts';
 
@@ -13,7 +14,7 @@ export interface MlflowServer {
   /** http://127.0.0.1:PORT, no trailing slash (and no static prefix). */
   url: string;
   port: number;
-  /** temp dir holding mlflow.db + mlartifacts/ */
+  /** temp dir holding mlflow.db + mlartifacts/ (no mlartifacts/ with the `s3` option) */
   dir: string;
   /**
    * Value of `--static-prefix` if given in extraArgs, else ''. In MLflow 3.17 the
@@ -75,6 +76,15 @@ export interface StartMlflowServerOptions {
   extraArgs?: string[];
   /** extra environment for the server (MLFLOW_* vars of the test process are NOT inherited). */
   env?: Record<string, string>;
+  /**
+   * Store artifacts in S3 instead of the temp dir: the bucket is created (unsigned CreateBucket, as
+   * on moto; see moto.ts startMoto()) and the server runs with `--artifacts-destination
+   * s3://BUCKET/artifacts`, `MLFLOW_S3_ENDPOINT_URL`, fake AWS credentials (`testing`, us-east-1)
+   * and `MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=true`. With `serveArtifacts` (the default) the
+   * artifact proxy then also answers `mlflow-artifacts/mpu/{create,complete,abort}` (a local
+   * artifact store answers 501), handing out presigned part URLs on `endpointUrl`.
+   */
+  s3?: { endpointUrl: string; bucket: string };
 }
 
 const LOG_LIMIT = 200 * 1024;
@@ -118,6 +128,22 @@ async function startOnce(opts: StartMlflowServerOptions): Promise<MlflowServer> 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-test-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const s3Env: Record<string, string> = {};
+  if (opts.s3) {
+    try {
+      await createBucket(opts.s3.endpointUrl, opts.s3.bucket);
+    } catch (err) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+    Object.assign(s3Env, {
+      MLFLOW_S3_ENDPOINT_URL: opts.s3.endpointUrl,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_DEFAULT_REGION: 'us-east-1',
+      MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD: 'true',
+    });
+  }
   const authEnv: Record<string, string> = {};
   if (opts.basicAuth) {
     const iniPath = path.join(dir, 'basic_auth.ini');
@@ -136,7 +162,7 @@ async function startOnce(opts: StartMlflowServerOptions): Promise<MlflowServer> 
     '--backend-store-uri',
     `sqlite:///${path.join(dir, 'mlflow.db')}`,
     '--artifacts-destination',
-    path.join(dir, 'mlartifacts'),
+    opts.s3 ? `s3://${opts.s3.bucket}/artifacts` : path.join(dir, 'mlartifacts'),
     serveArtifacts ? '--serve-artifacts' : '--no-serve-artifacts',
     ...(opts.basicAuth ? ['--app-name', 'basic-auth'] : []),
     ...extraArgs,
@@ -146,6 +172,7 @@ async function startOnce(opts: StartMlflowServerOptions): Promise<MlflowServer> 
     // 3.17 starts a job runner + ~7 huey consumer processes by default; the tests
     // don't need them and they slow start/stop on a 2-core box. Overridable via opts.env.
     MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false',
+    ...s3Env,
     ...authEnv,
     ...(opts.env ?? {}),
   });

@@ -54,6 +54,8 @@ export interface RunOptions {
   signals?: SignalTrigger[];
   /** Script to run instead of dist/index.js (runAction) or dist/post/index.js (runPostStep). */
   entry?: string;
+  /** Called with the child's pid right after the spawn (e.g. to sample /proc/<pid>/status). */
+  onSpawn?: (pid: number) => void;
 }
 
 export const GITHUB_ENV = {
@@ -146,6 +148,7 @@ async function runStep(
   const t0 = performance.now();
   const since = (): number => Math.round(performance.now() - t0);
   const child = spawn(process.execPath, [entry], { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid !== undefined) opts.onSpawn?.(child.pid);
   let stdout = '';
   let stderr = '';
   let exited = false;
