@@ -2,7 +2,7 @@
 // size and sha256, one line each, in code-unit order of the path. The same bytes
 // give the same digest on any machine, whatever the file system's listing order.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { ModelFile } from './model-dir.ts';
 
 export interface ManifestEntry {
@@ -11,15 +11,28 @@ export interface ManifestEntry {
   sha256: string;
 }
 
-export async function hashFile(absPath: string): Promise<string> {
+const CHUNK = 1024 * 1024;
+
+/** Reads through one reused buffer: hashing a large file makes no garbage, so memory stays flat. */
+export async function hashFile(absPath: string, buffer = Buffer.allocUnsafe(CHUNK)): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(absPath)) hash.update(chunk as Buffer);
+  const file = await open(absPath, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await file.close();
+  }
   return hash.digest('hex');
 }
 
 export async function buildManifest(files: readonly ModelFile[]): Promise<ManifestEntry[]> {
   const entries: ManifestEntry[] = [];
-  for (const f of files) entries.push({ path: f.relPath, size: f.size, sha256: await hashFile(f.absPath) });
+  const buffer = Buffer.allocUnsafe(CHUNK);
+  for (const f of files) entries.push({ path: f.relPath, size: f.size, sha256: await hashFile(f.absPath, buffer) });
   return sortEntries(entries);
 }
 

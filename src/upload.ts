@@ -38,6 +38,7 @@ export interface UploadOptions {
 /** S3 allows at most 10,000 parts of at least 5 MiB; MLflow's own client uses 10 MiB parts. */
 export const PART_SIZE = 10 * 1024 * 1024;
 const MAX_PARTS = 10_000;
+const READ_CHUNK = 1024 * 1024;
 
 /** The byte ranges of a multipart upload (pure). */
 export function planParts(size: number, partSize = PART_SIZE): Array<{ partNumber: number; start: number; end: number }> {
@@ -81,7 +82,8 @@ function opener(absPath: string, range: { start: number; end: number } | undefin
     // A retry starts over: take back what the failed attempt counted.
     onBytes?.(-sent);
     sent = 0;
-    const source = createReadStream(absPath, range);
+    // 1 MiB reads: a sixteenth of the per-chunk work of the 64 KiB default on large files.
+    const source = createReadStream(absPath, { ...range, highWaterMark: READ_CHUNK });
     if (!onBytes) return source;
     const counted = new Transform({
       transform(chunk: Buffer, _enc, done) {
@@ -113,6 +115,12 @@ async function uploadMultipart(client: MlflowClient, plan: UploadPlan, f: ModelF
   const parts = planParts(f.size);
   const name = f.relPath.slice(f.relPath.lastIndexOf('/') + 1);
   const started = await client.mpuCreate(STEP, multipartUrl(plan, 'create', f.relPath), name, parts.length);
+  if (started && started.credentials.length !== parts.length) {
+    // Not the parts asked for: give the open upload back before falling back.
+    await client
+      .mpuFinish(STEP, multipartUrl(plan, 'abort', f.relPath), { path: name, upload_id: started.upload_id })
+      .catch(() => undefined);
+  }
   if (!started || started.credentials.length !== parts.length) {
     // Local artifact stores cannot do multipart (501): one streamed PUT, as MLflow's client does.
     await client.putArtifact(STEP, fileUrl(plan, f.relPath), opener(f.absPath, undefined, opts.onBytes), f.size);
