@@ -221,7 +221,7 @@ describe('key failures', () => {
 });
 
 describe('routing failures', () => {
-  test('404: tracking-uri without the path prefix the server needs (real server)', async () => {
+  test('404: a tracking-uri whose path prefix the server does not have (real server)', async () => {
     await assertCheckFailed(
       mlflow,
       () => runAction({ ...verify, 'tracking-uri': `${mlflow.url}/api/mlflow`, 'auth-url': '' }),
@@ -233,6 +233,42 @@ describe('routing failures', () => {
       /request: GET \/api\/mlflow\/api\/2\.0\/mlflow\/experiments\/get-by-name → HTTP 404/,
       /full path prefix/,
     ]);
+  });
+
+  test('404: a tracking-uri without the /api/mlflow prefix the registry needs', async () => {
+    const proxy = await startFrontProxy({ upstream: mlflow.url, validKeys: [KEY] });
+    try {
+      await assertCheckFailed(
+        mlflow,
+        () => runAction({ ...verify, 'api-key': KEY, 'auth-url': auth.url, 'tracking-uri': proxy.url }),
+        'Tracking server',
+        [/HTTP 404/, /GET \/api\/2\.0\/mlflow\/experiments\/search → HTTP 404/, /https:\/\/registry\.hokus\.ai\/api\/mlflow/],
+      );
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test('401 on the artifact route alone: the proxy does not pass the key on', async () => {
+    await assertCheckFailed(
+      mlflow,
+      () =>
+        throughProxy(
+          {
+            faults: [
+              {
+                path: /^\/api\/2\.0\/mlflow-artifacts\//,
+                status: 401,
+                headers: { 'content-type': 'application/json' },
+                body: '{"detail":"API key required"}',
+              },
+            ],
+          },
+          verify,
+        ),
+      'Artifact proxy',
+      [/HTTP 401/, /API key required/, /must forward the Authorization header/],
+    );
   });
 
   test('404 on the artifact route alone (the July 2025 registry)', async () => {
