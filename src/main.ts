@@ -407,26 +407,14 @@ async function registerMode(s: Session): Promise<void> {
   s.activeRun = undefined;
   core.saveState(STATE_RUN_ENDED, 'true');
 
-  const result: RegisteredResult = {
-    modelName: cfg.modelName,
-    version: version.version,
-    versionUrl: versionUiUrl(cfg.trackingUri, cfg.modelName, version.version),
-    modelUri: `models:/${cfg.modelName}/${version.version}`,
-    aliases: cfg.aliases,
-    files: model.files.length,
-    bytes: model.totalBytes,
-    digest: model.digest,
+  const result = resultOf(s, version, model, {
     runId: runInfo.run_id,
     experimentId: experiment.experiment_id,
-    experimentName: cfg.experimentName,
     source,
-    commit: lineage.commit,
-    runUrl: lineage.runUrl,
-    durationMs: clock.now() - s.started,
     reused: false,
     note: decision.reason,
     uploadMs,
-  };
+  });
   await finish(s, result);
 }
 
@@ -450,7 +438,28 @@ async function reuseVersion(
   const runId = version.run_id ?? '';
   // Only for the experiment-id output: a run deleted since must not fail a reuse whose aliases are set.
   const run = runId ? await mlflow.getRun('Reuse version', runId).catch(() => undefined) : undefined;
-  await finish(s, {
+  await finish(
+    s,
+    resultOf(s, version, model, {
+      runId,
+      experimentId: run?.experiment_id ?? experimentId ?? '',
+      source: version.source ?? '',
+      reused: true,
+      note: undefined,
+      uploadMs: undefined,
+    }),
+  );
+}
+
+/** The summary's and the outputs' view of a registration (pure). */
+function resultOf(
+  s: Session,
+  version: ModelVersion,
+  model: { files: unknown[]; totalBytes: number; digest: string },
+  rest: Pick<RegisteredResult, 'runId' | 'experimentId' | 'source' | 'reused' | 'note' | 'uploadMs'>,
+): RegisteredResult {
+  const { cfg, lineage } = s;
+  return {
     modelName: cfg.modelName,
     version: version.version,
     versionUrl: versionUiUrl(cfg.trackingUri, cfg.modelName, version.version),
@@ -459,17 +468,12 @@ async function reuseVersion(
     files: model.files.length,
     bytes: model.totalBytes,
     digest: model.digest,
-    runId,
-    experimentId: run?.experiment_id ?? experimentId ?? '',
     experimentName: cfg.experimentName,
-    source: version.source ?? '',
     commit: lineage.commit,
     runUrl: lineage.runUrl,
-    durationMs: deps.clock.now() - s.started,
-    reused: true,
-    note: undefined,
-    uploadMs: undefined,
-  });
+    durationMs: s.deps.clock.now() - s.started,
+    ...rest,
+  };
 }
 
 async function finish(s: Session, result: RegisteredResult): Promise<void> {

@@ -1,24 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MockAgent } from 'undici';
-import { httpOptions } from '../support/http-options.ts';
+import { fakeClock, httpOptions } from '../support/http-options.ts';
 import { HttpClient } from '../../src/http.ts';
 import { MlflowClient } from '../../src/mlflow.ts';
 import { awaitReady, POLL_INTERVAL_MS } from '../../src/registration.ts';
 import { compareUpload } from '../../src/upload.ts';
-
-function fakeClock() {
-  let t = 0;
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    now: () => t,
-    sleep: async (ms: number) => {
-      sleeps.push(ms);
-      t += ms;
-    },
-  };
-}
 
 function clientReturning(statuses: string[]) {
   const agent = new MockAgent();
