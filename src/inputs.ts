@@ -114,6 +114,12 @@ const BOOLEAN = ['true', 'True', 'TRUE', 'false', 'False', 'FALSE'] as const;
 // The YAML 1.2 core schema booleans, as core.getBooleanInput accepts them.
 const bool = z.enum(BOOLEAN, { message: 'must be true or false.' }).transform((v) => v.toLowerCase() === 'true');
 
+/** A whole number within bounds, each problem in the words the user reads. */
+function wholeNumber(format: string, min: [number, string] | undefined, max: [number, string]) {
+  const bounded = (min ? z.number().min(min[0], min[1]) : z.number()).max(max[0], max[1]);
+  return z.string().regex(/^\d+$/, format).transform(Number).pipe(bounded);
+}
+
 function schema(ctx: InputContext) {
   return z.object({
     mode: z.enum(['register', 'verify'], { message: 'must be "register" or "verify".' }),
@@ -156,26 +162,14 @@ function schema(ctx: InputContext) {
     description: z.string().max(5000, 'is longer than 5000 characters.'),
     tags: z.string().transform(parseTags),
     aliases: z.string().transform(parseAliases),
-    'await-timeout': z
-      .string()
-      .regex(/^\d+$/, 'must be a whole number of seconds, e.g. 300.')
-      .transform(Number)
-      .pipe(z.number().max(86400, 'must be at most 86400 seconds.')),
-    'request-timeout': z
-      .string()
-      .regex(/^\d+$/, 'must be a whole number of seconds, e.g. 120.')
-      .transform(Number)
-      .pipe(z.number().min(1, 'must be at least 1 second.').max(3600, 'must be at most 3600 seconds.')),
-    'max-retries': z
-      .string()
-      .regex(/^\d+$/, 'must be a whole number, e.g. 5 (0 turns retries off).')
-      .transform(Number)
-      .pipe(z.number().max(20, 'must be at most 20.')),
-    'upload-concurrency': z
-      .string()
-      .regex(/^\d+$/, 'must be a whole number, e.g. 8.')
-      .transform(Number)
-      .pipe(z.number().min(1, 'must be at least 1.').max(64, 'must be at most 64.')),
+    'await-timeout': wholeNumber('must be a whole number of seconds, e.g. 300.', undefined, [86400, 'must be at most 86400 seconds.']),
+    'request-timeout': wholeNumber(
+      'must be a whole number of seconds, e.g. 120.',
+      [1, 'must be at least 1 second.'],
+      [3600, 'must be at most 3600 seconds.'],
+    ),
+    'max-retries': wholeNumber('must be a whole number, e.g. 5 (0 turns retries off).', undefined, [20, 'must be at most 20.']),
+    'upload-concurrency': wholeNumber('must be a whole number, e.g. 8.', [1, 'must be at least 1.'], [64, 'must be at most 64.']),
     'multipart-threshold': z
       .string()
       .transform(parseSize)
