@@ -354,7 +354,8 @@ test('mlflow kill() + restart(): same port, data survives; restart() on a live s
     (r) => `HTTP ${r.status}`,
     (e: Error) => (e.cause as { code?: string } | undefined)?.code ?? e.message,
   );
-  assert.equal(down, 'ECONNREFUSED');
+  // Refused, or a kept-alive socket to the killed server breaks: either way it is down.
+  assert.match(down, /^(ECONNREFUSED|UND_ERR_SOCKET|ECONNRESET)$/);
   assert.ok(fs.existsSync(path.join(dir, 'mlflow.db')), 'the db is kept after kill()');
   // The proxy now answers 502 for the dead upstream.
   const viaProxyDown = await fetch(`${p.trackingUri}/health`, { headers: bearer });
