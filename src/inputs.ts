@@ -27,14 +27,59 @@ export const INPUT_NAMES = [
   'allow-insecure-http',
   'upload-concurrency',
   'multipart-threshold',
+  'version',
+  'git-sha',
+  'token-id',
+  'benchmark-metric',
+  'benchmark-value',
+  'proposal-id',
+  'api-url',
+  'notify-hokusai',
+  'upload-receipt',
+  'comment',
+  'github-token',
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 export type RawInputs = Record<InputName, string>;
 
 export const DEFAULT_TRACKING_URI = 'https://registry.hokus.ai/api/mlflow';
 export const DEFAULT_AUTH_URL = 'https://auth.hokus.ai';
+export const DEFAULT_API_URL = 'https://api.hokus.ai';
 
-export type Mode = 'register' | 'verify';
+export type Mode = 'register' | 'verify' | 'promote';
+
+/** The metrics the Hokusai platform accepts for a benchmark (hokusai-platform.md §3). */
+export const HOKUSAI_METRICS = [
+  'accuracy',
+  'auroc',
+  'auc',
+  'f1',
+  'precision',
+  'recall',
+  'mse',
+  'rmse',
+  'mae',
+  'r2',
+  'reply_rate',
+  'conversion_rate',
+  'engagement_score',
+] as const;
+export type HokusaiMetric = (typeof HOKUSAI_METRICS)[number];
+// The platform's range rules: it answers 502 after MLflow has the version, so they are checked first.
+const UNIT_INTERVAL_METRICS = new Set<string>(['accuracy', 'auroc', 'auc', 'f1', 'precision', 'recall', 'reply_rate', 'conversion_rate']);
+const ERROR_METRICS = new Set<string>(['mse', 'rmse', 'mae']);
+
+/** Hokusai token metadata: version tags the way the Hokusai CLI sets them, and the registration event. */
+export interface HokusaiToken {
+  /** Upper-cased, as the platform stores it. */
+  tokenId: string;
+  metric: HokusaiMetric;
+  /** The value as given (the tag's text); a finite number. */
+  value: string;
+  proposalId: string;
+  /** Send the platform's registration event after MLflow succeeds. */
+  notify: boolean;
+}
 
 export interface Config {
   mode: Mode;
@@ -67,6 +112,18 @@ export interface Config {
   uploadConcurrency: number;
   /** Bytes. */
   multipartThreshold: number;
+  /** promote mode: the version to point the aliases at; undefined means "the version of the commit". */
+  version: string | undefined;
+  /** promote mode: the commit whose version to promote; undefined means the current commit. */
+  gitSha: string | undefined;
+  /** Undefined when token-id is empty. */
+  hokusai: HokusaiToken | undefined;
+  /** Base of the Hokusai API for the registration event; undefined when empty. */
+  apiUrl: URL | undefined;
+  uploadReceipt: boolean;
+  /** Keep one PR comment with the result (pull_request events only). */
+  comment: boolean;
+  githubToken: string | undefined;
 }
 
 export interface InputContext {
@@ -81,7 +138,10 @@ const TAG_KEY = /^[/\w.\- :]+$/;
 const ALIAS = /^[\w-]+$/;
 const RESERVED_ALIAS = /^(latest|v\d+)$/i;
 // Keys the action sets on runs and versions (lineage.ts), and MLflow's own namespace.
-const RESERVED_TAG = /^(mlflow\.|git_sha$|git_ref$|github_|model_digest$|failure_reason$|registration_request_id$)/;
+const RESERVED_TAG =
+  /^(mlflow\.|git_sha$|git_ref$|github_|model_digest$|failure_reason$|registration_request_id$|hokusai_|benchmark_metric$|benchmark_value$|mlflow_run_id$)/;
+// A Hokusai token id (the CLI's rule): letters, digits and inner hyphens, at most 64.
+const TOKEN_ID = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?$/;
 
 /** An http(s) base URL; with `optional`, an empty string means "not set". */
 const url = (input: InputName, what: string, optional = false) =>
@@ -89,7 +149,7 @@ const url = (input: InputName, what: string, optional = false) =>
     if (optional && value === '') return undefined;
     const parsed = parseHttpUrl(value);
     if (typeof parsed === 'string') {
-      const example = input === 'tracking-uri' ? DEFAULT_TRACKING_URI : DEFAULT_AUTH_URL;
+      const example = input === 'tracking-uri' ? DEFAULT_TRACKING_URI : input === 'api-url' ? DEFAULT_API_URL : DEFAULT_AUTH_URL;
       ctx.addIssue({ code: 'custom', message: `${parsed} Give the ${what} as a full http(s) URL, e.g. ${example}.` });
       return z.NEVER;
     }
@@ -122,7 +182,7 @@ function wholeNumber(format: string, min: [number, string] | undefined, max: [nu
 
 function schema(ctx: InputContext) {
   return z.object({
-    mode: z.enum(['register', 'verify'], { message: 'must be "register" or "verify".' }),
+    mode: z.enum(['register', 'verify', 'promote'], { message: 'must be "register", "verify" or "promote".' }),
     'dry-run': bool,
     'require-key': bool,
     'api-key': z.string(),
@@ -179,6 +239,37 @@ function schema(ctx: InputContext) {
           .min(5 * 1024 * 1024, 'must be at least 5MiB (the smallest part object stores accept).'),
       ),
     'allow-insecure-http': bool,
+    version: z.string().regex(/^(|[1-9]\d{0,9})$/, 'must be a version number such as 3 (or empty to use the version of git-sha).'),
+    'git-sha': z
+      .string()
+      .regex(
+        /^(|[0-9a-f]{40}|[0-9a-f]{64})$/,
+        'must be a full commit sha in lower-case hex, e.g. ${{ github.sha }} (short shas are ambiguous).',
+      ),
+    'token-id': z
+      .string()
+      .refine(
+        (s) => s === '' || TOKEN_ID.test(s),
+        'must be letters, digits and hyphens, at most 64 characters, with no hyphen at either end (e.g. XRAY or churn-model-2).',
+      ),
+    'benchmark-metric': z
+      .string()
+      .refine((s) => s === '' || (HOKUSAI_METRICS as readonly string[]).includes(s), `must be one of ${HOKUSAI_METRICS.join(', ')}.`),
+    'benchmark-value': z
+      .string()
+      .refine(
+        (s) => s === '' || (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s) && Number.isFinite(Number(s))),
+        'must be a number, e.g. 0.82.',
+      ),
+    'proposal-id': z
+      .string()
+      .max(500, 'is longer than 500 characters.')
+      .refine((s) => !/[\u0000-\u001f]/.test(s), 'contains control characters.'),
+    'api-url': url('api-url', 'Hokusai API URL', true),
+    'notify-hokusai': bool,
+    'upload-receipt': bool,
+    comment: bool,
+    'github-token': z.string(),
   });
 }
 
@@ -227,6 +318,9 @@ function parseAliases(text: string, ctx: z.RefinementCtx): string[] {
   return aliases;
 }
 
+/** The aliases as listed, without validation (for cross-field rules). */
+const parseAliasList = (text: string) => text.split(/[,\n]/).filter((s) => s.trim() !== '');
+
 const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
 
 /** "100MiB", "1.5GB", "1048576" → bytes; NaN when it is not a size. */
@@ -252,43 +346,87 @@ function isInsecureRemote(value: string): boolean {
 /** Rules that depend on the mode or on another input. */
 function crossFieldIssues(raw: RawInputs): Array<{ input: string; message: string }> {
   const issues: Array<{ input: string; message: string }> = [];
-  const register = raw.mode !== 'verify';
-  if (register && raw['model-path'] === '') {
-    issues.push({
-      input: 'model-path',
-      message: 'is required: set it to the directory that holds the model, with MLmodel at its root (e.g. model-path: ./model).',
-    });
-  }
-  if (register && raw['model-name'] === '')
-    issues.push({ input: 'model-name', message: 'is required: set it to the registered model name.' });
-  if (register && raw['auth-url'] !== '' && raw['api-key'] === '') {
-    issues.push({
-      input: 'api-key',
-      message:
-        'is empty. Pass the key from a secret (api-key: ${{ secrets.HOKUSAI_API_KEY }}). Secrets are not given to pull requests from forks: run such workflows in mode: verify, which skips the key checks. For a plain MLflow server without keys, set auth-url to an empty string.',
-    });
+  const add = (input: string, message: string) => issues.push({ input, message });
+  const promote = raw.mode === 'promote';
+  const register = raw.mode !== 'verify' && !promote;
+  const isTrue = (name: InputName) => /^true$/i.test(raw[name]);
+  if (register && raw['model-path'] === '')
+    add('model-path', 'is required: set it to the directory that holds the model, with MLmodel at its root (e.g. model-path: ./model).');
+  if ((register || promote) && raw['model-name'] === '') add('model-name', 'is required: set it to the registered model name.');
+  if ((register || promote) && raw['auth-url'] !== '' && raw['api-key'] === '') {
+    add(
+      'api-key',
+      'is empty. Pass the key from a secret (api-key: ${{ secrets.HOKUSAI_API_KEY }}). Secrets are not given to pull requests from forks: run such workflows in mode: verify, which skips the key checks. For a plain MLflow server without keys, set auth-url to an empty string.',
+    );
   }
   if ((raw['tracking-username'] === '') !== (raw['tracking-password'] === '')) {
     const missing = raw['tracking-username'] === '' ? 'tracking-username' : 'tracking-password';
-    issues.push({
-      input: missing,
-      message: 'is empty: tracking-username and tracking-password go together (HTTP basic auth for MLflow servers that use it).',
-    });
+    add(missing, 'is empty: tracking-username and tracking-password go together (HTTP basic auth for MLflow servers that use it).');
   }
-  if (!/^true$/i.test(raw['allow-insecure-http'])) {
-    for (const input of ['tracking-uri', 'auth-url'] as const) {
-      if (isInsecureRemote(raw[input])) {
-        issues.push({
+  if (!isTrue('allow-insecure-http')) {
+    for (const input of ['tracking-uri', 'auth-url', 'api-url'] as const) {
+      if (isInsecureRemote(raw[input]))
+        add(
           input,
-          message: `uses http:// to a host that is not this machine, which would send the key in clear text. Use https://, or set allow-insecure-http: true if the network is trusted.`,
-        });
-      }
+          'uses http:// to a host that is not this machine, which would send the key in clear text. Use https://, or set allow-insecure-http: true if the network is trusted.',
+        );
     }
   }
-  if (raw.mode === 'verify' && /^true$/i.test(raw['dry-run'])) {
-    issues.push({ input: 'dry-run', message: 'applies to mode: register only; verify never writes anything.' });
+  if (raw.mode === 'verify' && isTrue('dry-run')) add('dry-run', 'applies to mode: register or promote; verify never writes anything.');
+
+  // promote: which version, and which aliases.
+  if (promote) {
+    if (parseAliasList(raw.aliases).length === 0)
+      add('aliases', 'is empty: promote points aliases at an existing version; name at least one, e.g. aliases: champion.');
+    if (raw.version !== '' && raw['git-sha'] !== '')
+      add('version', 'and git-sha are both set: give one (version picks a version; git-sha picks the version registered for that commit).');
+  } else {
+    for (const input of ['version', 'git-sha'] as const)
+      if (raw[input] !== '') add(input, 'applies to mode: promote only; remove it, or set mode: promote.');
   }
+
+  // Hokusai token metadata: all of it describes a token, so it needs the token id.
+  const token = raw['token-id'] !== '';
+  if (token && !register) add('token-id', 'applies to mode: register only (the token metadata is set on the version it registers).');
+  if (token && register) {
+    for (const input of ['benchmark-metric', 'benchmark-value'] as const)
+      if (raw[input] === '')
+        add(input, `is required with token-id: the platform needs the benchmark ${input.slice(10)} of every token model.`);
+    const range = benchmarkRangeIssue(raw['benchmark-metric'], raw['benchmark-value']);
+    if (range) add('benchmark-value', range);
+    if (isTrue('notify-hokusai')) {
+      if (raw['api-url'] === '')
+        add(
+          'api-url',
+          'is empty, but notify-hokusai is true: set the Hokusai API URL (default https://api.hokus.ai), or set notify-hokusai: false.',
+        );
+      if (raw['api-key'] === '')
+        add(
+          'api-key',
+          'is empty, but notify-hokusai is true: the registration event is sent with the API key. Pass it from a secret, or set notify-hokusai: false.',
+        );
+    }
+  }
+  if (!token) {
+    for (const input of ['benchmark-metric', 'benchmark-value', 'proposal-id'] as const)
+      if (raw[input] !== '') add(input, 'describes a Hokusai token: set token-id too, or remove it.');
+  }
+  if (isTrue('comment') && raw['github-token'] === '')
+    add(
+      'github-token',
+      'is empty, but comment is true: pass a token that may write pull-request comments (the default is ${{ github.token }}).',
+    );
   return issues;
+}
+
+/** The platform's range rules for a benchmark value; undefined when fine or not checkable. */
+function benchmarkRangeIssue(metric: string, value: string): string | undefined {
+  const n = Number(value);
+  if (value === '' || !Number.isFinite(n)) return undefined;
+  if (UNIT_INTERVAL_METRICS.has(metric) && (n < 0 || n > 1))
+    return `is ${value}, but ${metric} is a fraction between 0 and 1 (write 0.82, not 82).`;
+  if (ERROR_METRICS.has(metric) && n <= 0) return `is ${value}, but ${metric} is an error metric and must be greater than 0.`;
+  return undefined;
 }
 
 /** Parses the raw inputs. Throws one ActionError listing every problem. */
@@ -328,6 +466,22 @@ export function parseInputs(raw: RawInputs, ctx: InputContext): Config {
     allowInsecureHttp: v['allow-insecure-http'],
     uploadConcurrency: v['upload-concurrency'],
     multipartThreshold: v['multipart-threshold'],
+    version: v.version === '' ? undefined : v.version,
+    gitSha: v['git-sha'] === '' ? undefined : v['git-sha'],
+    hokusai:
+      v['token-id'] === ''
+        ? undefined
+        : {
+            tokenId: v['token-id'].toUpperCase(),
+            metric: v['benchmark-metric'] as HokusaiMetric,
+            value: v['benchmark-value'],
+            proposalId: v['proposal-id'] || v['token-id'].toUpperCase(),
+            notify: v['notify-hokusai'],
+          },
+    apiUrl: v['api-url'],
+    uploadReceipt: v['upload-receipt'],
+    comment: v.comment,
+    githubToken: v['github-token'] === '' ? undefined : v['github-token'],
   };
 }
 
@@ -346,6 +500,10 @@ export const INPUT_DEFAULTS: Partial<RawInputs> = {
   'allow-insecure-http': 'false',
   'upload-concurrency': '8',
   'multipart-threshold': '100MiB',
+  'api-url': DEFAULT_API_URL,
+  'notify-hokusai': 'true',
+  'upload-receipt': 'true',
+  comment: 'false',
 };
 
 /**

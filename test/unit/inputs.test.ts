@@ -44,7 +44,11 @@ test('action.yml declares exactly the inputs the code reads, with the same defau
     inputs: Record<string, { default?: string }>;
   };
   assert.deepEqual(Object.keys(action.inputs).sort(), [...INPUT_NAMES].sort());
-  for (const name of INPUT_NAMES) assert.equal(action.inputs[name]?.default ?? '', INPUT_DEFAULTS[name] ?? '', `default of ${name}`);
+  for (const name of INPUT_NAMES) {
+    const declared = action.inputs[name]?.default ?? '';
+    // An expression such as ${{ github.token }} only the runner can fill in: outside it, the input is empty.
+    assert.equal(declared.startsWith('${{') ? '' : declared, INPUT_DEFAULTS[name] ?? '', `default of ${name}`);
+  }
 });
 
 test('INPUT_* variables: unset inputs take defaults, an empty auth-url stays empty', () => {
@@ -141,4 +145,69 @@ test('multipart-threshold takes sizes with units; upload-concurrency is bounded'
   assert.match(problems(base({ 'multipart-threshold': '1MiB' })), /multipart-threshold: must be at least 5MiB/);
   assert.match(problems(base({ 'multipart-threshold': 'big' })), /multipart-threshold: must be a size/);
   assert.match(problems(base({ 'upload-concurrency': '0' })), /upload-concurrency: must be at least 1/);
+});
+
+const token = { 'token-id': 'xray-2', 'benchmark-metric': 'auroc', 'benchmark-value': '0.82' };
+
+test('token metadata: the id is upper-cased, the proposal defaults to it, the event is on by default', () => {
+  const cfg = parseInputs(base(token), ctx);
+  assert.deepEqual(cfg.hokusai, { tokenId: 'XRAY-2', metric: 'auroc', value: '0.82', proposalId: 'XRAY-2', notify: true });
+  assert.equal(cfg.apiUrl?.href, 'https://api.hokus.ai/');
+  assert.equal(parseInputs(base({ ...token, 'proposal-id': 'PROP-7' }), ctx).hokusai?.proposalId, 'PROP-7');
+  assert.equal(parseInputs(base(), ctx).hokusai, undefined);
+});
+
+test("token metadata: the CLI's token-id rule, known metrics, numeric values in range", () => {
+  const bad = (over: Partial<RawInputs>) => problems(base({ ...token, ...over }));
+  for (const id of ['-xray', 'xray-', 'x ray', 'x_ray', 'a'.repeat(65)])
+    assert.match(bad({ 'token-id': id }), /token-id: must be letters, digits and hyphens/);
+  assert.equal(parseInputs(base({ ...token, 'token-id': 'a'.repeat(64) }), ctx).hokusai?.tokenId, 'A'.repeat(64));
+  assert.match(bad({ 'benchmark-metric': 'logloss' }), /benchmark-metric: must be one of accuracy, auroc/);
+  assert.match(bad({ 'benchmark-value': 'high' }), /benchmark-value: must be a number/);
+  assert.match(bad({ 'benchmark-value': '82' }), /benchmark-value: is 82, but auroc is a fraction between 0 and 1/);
+  assert.match(bad({ 'benchmark-metric': 'rmse', 'benchmark-value': '0' }), /rmse is an error metric and must be greater than 0/);
+  assert.equal(parseInputs(base({ ...token, 'benchmark-metric': 'rmse', 'benchmark-value': '12.5' }), ctx).hokusai?.value, '12.5');
+  assert.match(
+    bad({ 'benchmark-metric': '', 'benchmark-value': '' }),
+    /benchmark-metric: is required with token-id[\s\S]*benchmark-value: is required/,
+  );
+  assert.match(problems(base({ 'benchmark-metric': 'auroc' })), /benchmark-metric: describes a Hokusai token: set token-id too/);
+  assert.match(problems(base({ tags: 'hokusai_token_id=X' })), /is set by the action itself/);
+});
+
+test('the registration event needs an API URL and the key', () => {
+  assert.match(problems(base({ ...token, 'api-url': '' })), /api-url: is empty, but notify-hokusai is true/);
+  assert.match(problems(base({ ...token, 'api-url': 'http://api.example.com' })), /api-url: uses http:\/\//);
+  assert.match(
+    problems(base({ ...token, 'auth-url': '', 'api-key': '' })),
+    /api-key: is empty, but notify-hokusai is true: the registration event is sent with the API key/,
+  );
+  const quiet = parseInputs(base({ ...token, 'auth-url': '', 'api-key': '', 'notify-hokusai': 'false' }), ctx);
+  assert.equal(quiet.hokusai?.notify, false);
+});
+
+test('promote: aliases required, version or git-sha (not both), no model path needed', () => {
+  const promote = (over: Partial<RawInputs>) => base({ mode: 'promote', 'model-path': '', aliases: 'champion', ...over });
+  const cfg = parseInputs(promote({ version: '12' }), ctx);
+  assert.equal(cfg.mode, 'promote');
+  assert.equal(cfg.version, '12');
+  assert.equal(cfg.gitSha, undefined);
+  const sha = 'a'.repeat(40);
+  assert.equal(parseInputs(promote({ 'git-sha': sha }), ctx).gitSha, sha);
+  assert.match(problems(promote({ aliases: '' })), /aliases: is empty: promote points aliases at an existing version/);
+  assert.match(problems(promote({ version: '3', 'git-sha': sha })), /version: and git-sha are both set/);
+  assert.match(problems(promote({ version: 'v3' })), /version: must be a version number/);
+  assert.match(problems(promote({ 'git-sha': 'abc1234' })), /git-sha: must be a full commit sha/);
+  assert.match(problems(promote({ 'model-name': '' })), /model-name: is required/);
+  assert.match(problems(promote({ 'api-key': '' })), /api-key: is empty/);
+  assert.match(problems(promote({ ...token })), /token-id: applies to mode: register only/);
+  assert.match(problems(base({ version: '3' })), /version: applies to mode: promote only/);
+});
+
+test('comment needs a token; the token input is read like any other', () => {
+  assert.match(problems(base({ comment: 'true' })), /github-token: is empty, but comment is true/);
+  const cfg = parseInputs(base({ comment: 'true', 'github-token': 'fake-gh-token' }), ctx);
+  assert.equal(cfg.comment, true);
+  assert.equal(cfg.githubToken, 'fake-gh-token');
+  assert.equal(parseInputs(base(), ctx).uploadReceipt, true);
 });
