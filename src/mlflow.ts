@@ -355,6 +355,10 @@ export class MlflowClient {
     return res.data.model_version;
   }
 
+  async setModelVersionTag(step: string, name: string, version: string, key: string, value: string): Promise<void> {
+    await this.call(step, 'POST', 'model-versions/set-tag', { name, version, key, value });
+  }
+
   async setAlias(step: string, name: string, alias: string, version: string): Promise<void> {
     await this.call(step, 'POST', 'registered-models/alias', { name, alias, version });
   }
