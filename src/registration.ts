@@ -84,3 +84,32 @@ export function decideReuse(existing: readonly ModelVersion[], digest: string, c
     reason: `Commit ${commit.slice(0, 12)} already has version ${versions}, but the model directory now has digest ${digest}: registering a new version.`,
   };
 }
+
+/**
+ * promote: the version registered for a commit. Several (the content changed and the
+ * commit was registered again): the newest wins, as a re-run would have made it (pure).
+ */
+export function pickCommitVersion(
+  versions: readonly ModelVersion[],
+  name: string,
+  commit: string,
+): { version: ModelVersion; others: string[] } {
+  const usable = versions.filter((v) => v.status !== 'FAILED_REGISTRATION').sort((a, b) => Number(b.version) - Number(a.version));
+  const [newest, ...rest] = usable;
+  if (!newest) {
+    const failed = versions.length ? ` (version ${versions.map((v) => v.version).join(', ')} failed to register)` : '';
+    throw new ActionError(`no version of "${name}" was registered for commit ${commit.slice(0, 12)}${failed}`, {
+      step: 'Find the version to promote',
+      hint: `Register the model for this commit first (mode: register on push), or name the version with the version input. The commit is matched by the git_sha tag the action sets at registration; a release on another commit needs git-sha set to the registered commit.`,
+    });
+  }
+  return { version: newest, others: rest.map((v) => v.version) };
+}
+
+/** Each alias with the version it points at now ('' if none) (pure). */
+export function currentAliases(
+  model: { aliases?: ReadonlyArray<{ alias: string; version: string }> } | undefined,
+  aliases: readonly string[],
+): Array<{ alias: string; previous: string }> {
+  return aliases.map((alias) => ({ alias, previous: model?.aliases?.find((a) => a.alias === alias)?.version ?? '' }));
+}

@@ -4,7 +4,8 @@ import { MockAgent } from 'undici';
 import { fakeClock, httpOptions } from '../support/http-options.ts';
 import { HttpClient } from '../../src/http.ts';
 import { MlflowClient } from '../../src/mlflow.ts';
-import { awaitReady, POLL_INTERVAL_MS } from '../../src/registration.ts';
+import { awaitReady, currentAliases, pickCommitVersion, POLL_INTERVAL_MS } from '../../src/registration.ts';
+import { ActionError } from '../../src/errors.ts';
 import { compareUpload } from '../../src/upload.ts';
 
 function clientReturning(statuses: string[]) {
@@ -100,4 +101,28 @@ test('re-runs: the same commit and digest reuse the newest good version; other c
     other.kind === 'new' ? (other.reason ?? '') : '',
     /^Commit cccccccccccc already has version 2 \(sha256:b\), but the model directory now has digest sha256:a/,
   );
+});
+
+test('promote: the newest usable version of the commit is chosen; none is a clear error', () => {
+  const v = (version: string, status = 'READY') => ({ name: 'm', version, status });
+  const picked = pickCommitVersion([v('2'), v('5', 'FAILED_REGISTRATION'), v('4'), v('3')], 'm', 'a'.repeat(40));
+  assert.equal(picked.version.version, '4');
+  assert.deepEqual(picked.others, ['3', '2']);
+  assert.throws(
+    () => pickCommitVersion([], 'm', 'abcdef1234567890'),
+    (e: unknown) =>
+      e instanceof ActionError &&
+      /no version of "m" was registered for commit abcdef123456/.test(e.message) &&
+      /version input/.test(e.hint),
+  );
+  assert.throws(() => pickCommitVersion([v('7', 'FAILED_REGISTRATION')], 'm', 'abc'), /version 7 failed to register/);
+});
+
+test('promote: each alias with the version it points at before', () => {
+  const model = { aliases: [{ alias: 'champion', version: '3' }] };
+  assert.deepEqual(currentAliases(model, ['champion', 'prod']), [
+    { alias: 'champion', previous: '3' },
+    { alias: 'prod', previous: '' },
+  ]);
+  assert.deepEqual(currentAliases(undefined, ['x']), [{ alias: 'x', previous: '' }]);
 });
