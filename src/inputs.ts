@@ -426,6 +426,8 @@ function benchmarkRangeIssue(metric: string, value: string): string | undefined 
   if (UNIT_INTERVAL_METRICS.has(metric) && (n < 0 || n > 1))
     return `is ${value}, but ${metric} is a fraction between 0 and 1 (write 0.82, not 82).`;
   if (ERROR_METRICS.has(metric) && n <= 0) return `is ${value}, but ${metric} is an error metric and must be greater than 0.`;
+  if (metric === 'r2' && n > 1) return `is ${value}, but r2 is at most 1.`;
+  if (metric === 'engagement_score' && n < 0) return `is ${value}, but engagement_score cannot be negative.`;
   return undefined;
 }
 

@@ -211,3 +211,11 @@ test('comment needs a token; the token input is read like any other', () => {
   assert.equal(cfg.githubToken, 'fake-gh-token');
   assert.equal(parseInputs(base(), ctx).uploadReceipt, true);
 });
+
+test('benchmark ranges match the platform for r2 and engagement_score too', () => {
+  const with_ = (metric: string, value: string) => base({ ...token, 'benchmark-metric': metric, 'benchmark-value': value });
+  assert.match(problems(with_('r2', '1.5')), /r2 is at most 1/);
+  assert.equal(parseInputs(with_('r2', '-3'), ctx).hokusai?.value, '-3');
+  assert.match(problems(with_('engagement_score', '-1')), /engagement_score cannot be negative/);
+  assert.equal(parseInputs(with_('engagement_score', '42'), ctx).hokusai?.value, '42');
+});
