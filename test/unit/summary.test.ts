@@ -1,7 +1,27 @@
 import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
 import { test } from 'node:test';
 import { ActionError } from '../../src/errors.ts';
-import { escapeHtml, formatBytes, formatDuration, renderFailure, renderSuccess, type RegisteredResult } from '../../src/summary.ts';
+import type { Check } from '../../src/verify.ts';
+import {
+  capSummary,
+  escapeHtml,
+  formatBytes,
+  formatDuration,
+  renderChecks,
+  renderFailure,
+  renderPlan,
+  renderPromotion,
+  renderSuccess,
+  SUMMARY_LIMIT_BYTES,
+  type DryRunPlan,
+  type FileEntry,
+  type PromotionResult,
+  type RegisteredResult,
+} from '../../src/summary.ts';
+
+const MiB = 1024 * 1024;
+const sha = (i: number) => String(i).repeat(64).slice(0, 64);
 
 const result: RegisteredResult = {
   modelName: 'churn<script>',
@@ -9,7 +29,7 @@ const result: RegisteredResult = {
   versionUrl: 'http://127.0.0.1:5000/#/models/churn/versions/7',
   modelUri: 'models:/churn/7',
   aliases: ['staging'],
-  files: 5,
+  files: 3,
   bytes: 2048,
   digest: 'sha256:abc',
   runId: 'r1',
@@ -22,22 +42,360 @@ const result: RegisteredResult = {
   reused: false,
   note: undefined,
   uploadMs: 2000,
+  fileList: [
+    { path: 'MLmodel', size: 48, sha256: sha(1) },
+    { path: 'model.pkl', size: 1900, sha256: sha(2) },
+    { path: 'conda.yaml', size: 100, sha256: sha(3) },
+  ],
+  timings: [
+    { phase: 'Validate API key', ms: 200 },
+    { phase: 'Upload model', ms: 2000 },
+    { phase: 'Register version', ms: 1500 },
+  ],
+  description: 'Weekly retrain',
+  tags: [['team', 'search']],
 };
+
+const promotion: PromotionResult = {
+  modelName: 'churn',
+  version: '5',
+  versionUrl: 'http://127.0.0.1:5000/#/models/churn/versions/5',
+  modelUri: 'models:/churn/5',
+  chosenBy: { kind: 'commit', commit: 'fedcba9876543210' },
+  aliases: [
+    { alias: 'champion', previous: '3' },
+    { alias: 'staging', previous: '' },
+    { alias: 'canary', previous: '5' },
+  ],
+  digest: 'sha256:def',
+  source: 'mlflow-artifacts:/2/r9/artifacts/model',
+  runId: 'r9',
+  runUrl: 'https://github.com/acme/churn/actions/runs/2/attempts/1',
+  durationMs: 900,
+  timings: [{ phase: 'Find version', ms: 300 }],
+};
+
+const plan: DryRunPlan = {
+  modelName: 'churn',
+  files: 3,
+  bytes: 2048,
+  digest: 'sha256:abc',
+  experimentName: 'acme/churn',
+  experimentId: '2',
+  artifactPath: 'model',
+  aliases: ['staging'],
+  commit: '0123456789abcdef',
+  existingVersions: [],
+  reuse: undefined,
+  modelExists: true,
+};
+
+/** The markup the renderers produce stays intact, whatever the values held. */
+function assertWellFormed(md: string): void {
+  const lines = md.split('\n');
+  const at = (i: number) => lines[i] ?? '';
+  for (let i = 0; i < lines.length; i++) {
+    if (!at(i).startsWith('|') || at(i - 1).startsWith('|')) continue;
+    // A table: every row has as many cell separators as its header, and a blank line ends it
+    // (a non-blank line right after a table would become one more row).
+    const cells = at(i).split('|').length;
+    assert.match(at(i + 1), /^\|[-:|]+\|$/, `a table header without its separator row: ${at(i)}`);
+    let j = i;
+    for (; j < lines.length && at(j).startsWith('|'); j++) {
+      assert.equal(at(j).split('|').length, cells, `a row with the wrong number of cells: ${at(j)}`);
+      assert.ok(at(j).endsWith(' |') || /^\|[-:|]+\|$/.test(at(j)), `a row that does not end its last cell: ${at(j)}`);
+    }
+    assert.ok(j === lines.length || at(j) === '', `text right after a table: ${at(j)}`);
+  }
+  for (const line of lines) {
+    assert.equal(line.split('<code>').length, line.split('</code>').length, `unbalanced <code>: ${line}`);
+  }
+  let depth = 0;
+  for (const tag of md.matchAll(/<(\/?)details[\s>]/g)) {
+    depth += tag[1] ? -1 : 1;
+    assert.ok(depth >= 0, 'a </details> without its <details>');
+  }
+  assert.equal(depth, 0, 'a <details> left open');
+  assert.equal(md.split('<summary>').length, md.split('</summary>').length, 'unbalanced <summary>');
+  for (const [, href = ''] of md.matchAll(/href="([^"]*)"/g)) assert.match(href, /^https?:\/\//, `a link that is not http(s): ${href}`);
+  assert.doesNotMatch(md, /<script|<!--|javascript:|`|\]\(|\]\[/i);
+  assert.ok(Buffer.byteLength(md) < MiB, 'over 1 MiB');
+}
 
 test('the success summary shows model, linked version, alias, files, bytes and duration', () => {
   const md = renderSuccess(result);
-  assert.match(md, /^## ✅ Registered <code>churn&#60;script&#62;<\/code> version 7/);
+  assert.match(md, /^## ✅ Registered <code>churn&#60;script&#62;<\/code> version 7\n/);
   assert.match(md, /\| Version \| <a href="http:\/\/127\.0\.0\.1:5000\/#\/models\/churn\/versions\/7">version 7<\/a> \|/);
   assert.match(md, /\| Aliases \| <code>staging<\/code> \|/);
-  assert.match(md, /\| Files \| 5 files, 2\.00 KiB \|/);
+  assert.match(md, /\| Description \| Weekly retrain \|/);
+  assert.match(md, /\| Tags \| <code>team<\/code> = search \|/);
+  assert.match(md, /\| Files \| 3 files, 2\.00 KiB \|/);
   assert.match(md, /\| Duration \| 4\.2 s \|/);
   assert.match(md, /\| Upload \| 2\.0 s, 1\.00 KiB\/s \|/);
   assert.match(md, /\| Commit \| <code>0123456789ab<\/code> \|/);
+  assert.match(md, /\| Workflow run \| <a href="https:\/\/github\.com\/acme\/churn\/actions\/runs\/1\/attempts\/1">this run<\/a> \|/);
   assert.doesNotMatch(md, /<script>/);
+  assertWellFormed(md);
+});
+
+test('timings: one row per phase, then the whole run', () => {
+  const md = renderSuccess(result);
+  assert.match(md, /\| Phase \| Time \| Share \|/);
+  assert.match(
+    md,
+    /\| Validate API key \| 200 ms \| 5 % \|\n\| Upload model \| 2\.0 s \| 48 % \|\n\| Register version \| 1\.5 s \| 36 % \|\n\| <b>Total<\/b> \| 4\.2 s \| \|/,
+  );
+  const dry = renderPlan({ ...plan, timings: [{ phase: 'Scan model directory', ms: 30 }] });
+  assert.match(dry, /\| Scan model directory \| 30 ms \| 100 % \|/);
+  assert.doesNotMatch(renderPlan(plan), /Timings/, 'no empty timings table');
+});
+
+test('the file list is collapsed, largest first, with size and a short sha256', () => {
+  const md = renderSuccess(result);
+  assert.match(md, /<details><summary>📁 3 files, 2\.00 KiB: largest first<\/summary>\n\n\| File \| Size \| sha256 \|/);
+  const rows = [...md.matchAll(/^\| <code>([^<]*)<\/code> \| ([^|]+) \| <code>([0-9a-f]+)<\/code> \|$/gm)].map((m) => m.slice(1));
+  assert.deepEqual(rows, [
+    ['model.pkl', '1.86 KiB', sha(2).slice(0, 12)],
+    ['conda.yaml', '100 B', sha(3).slice(0, 12)],
+    ['MLmodel', '48 B', sha(1).slice(0, 12)],
+  ]);
+  assert.doesNotMatch(md, /more file/, 'everything fits');
+});
+
+test('hostile values cannot break out of cells, code, details or links', () => {
+  const evil =
+    '</details><script>alert(1)</script> | --- | `x` [x](javascript:alert(1)) ![i](x)\n| a | b |\r\n<!-- *b* _i_ ~~s~~ $m$ \\| ftp://x.example a@b.example www.example.com </code></summary>';
+  const err = new ActionError(`bad ${evil}`, {
+    step: `Upload ${evil}`,
+    hint: `Fix ${evil}`,
+    method: 'PUT',
+    path: `/x/${evil}`,
+    status: 500,
+    serverMessage: evil,
+    code: evil,
+    retry: { reason: evil },
+  });
+  const success = renderSuccess({
+    ...result,
+    modelName: evil,
+    version: evil,
+    versionUrl: 'javascript:alert(1)',
+    runUrl: ' JaVaScRiPt:alert(1)',
+    aliases: [evil],
+    description: evil,
+    tags: [[evil, evil]],
+    note: evil,
+    experimentName: evil,
+    source: evil,
+    fileList: [{ path: evil, size: 10, sha256: evil }, ...result.fileList],
+    timings: [{ phase: evil, ms: 5 }],
+    hokusai: { tokenId: evil, metric: evil, value: evil, proposalId: evil, event: 'failed', detail: evil },
+    receipt: { path: evil, artifactName: evil, artifactUrl: 'data:text/html,<script>alert(1)</script>', note: evil },
+  });
+  const rendered = {
+    success,
+    failure: renderFailure(err, evil),
+    checks: renderChecks([{ name: evil, result: 'fail', latencyMs: 3, detail: evil, hint: evil, request: evil }], {
+      trackingUri: evil,
+      modelName: evil,
+      runUrl: 'javascript:alert(1)',
+    }),
+    plan: renderPlan({
+      ...plan,
+      modelName: evil,
+      aliases: [evil],
+      artifactPath: evil,
+      existingVersions: [evil],
+      timings: [{ phase: evil, ms: 1 }],
+    }),
+    promotion: renderPromotion({
+      ...promotion,
+      modelName: evil,
+      versionUrl: 'javascript:alert(1)',
+      aliases: [{ alias: evil, previous: evil }],
+      chosenBy: { kind: 'commit', commit: evil },
+    }),
+  };
+  for (const [name, md] of Object.entries(rendered)) {
+    try {
+      assertWellFormed(md);
+    } catch (e) {
+      assert.fail(`${name}: ${(e as Error).message}`);
+    }
+  }
+  // The values are shown, escaped, not dropped; the first line is still the heading.
+  assert.ok(success.includes(escapeHtml('</details><script>alert(1)</script> |')));
+  assert.match(success, /^## ✅ Registered <code>&#60;\/details&#62;/);
+  // A URL that may not be a link is shown as text.
+  assert.match(success, /version &#60;\/details.*\(<code>javascript&#58;alert\(1\)<\/code>\)/);
+});
+
+test('escaping covers HTML, markdown syntax, autolinks, line breaks and control characters', () => {
+  assert.equal(escapeHtml('a|b<c>&"'), 'a&#124;b&#60;c&#62;&#38;&#34;');
+  assert.equal(escapeHtml('`*_~[]\\$'), '&#96;&#42;&#95;&#126;&#91;&#93;&#92;&#36;');
+  assert.equal(escapeHtml('a\nb\r\nc\rd'), 'a<br>b<br>c<br>d');
+  assert.equal(escapeHtml('ftp://h mail@h www.h WWW.h'), 'ftp&#58;//h mail&#64;h www&#46;h WWW&#46;h');
+  assert.equal(escapeHtml('a\u0000b\u001bc\td'), 'a\ufffdb\ufffdc\td');
+  assert.equal(escapeHtml('plain text, 1.5 (ok) # - + é 🚀'), 'plain text, 1.5 (ok) # - + é 🚀');
+});
+
+test('100,000 files with long paths: under 1 MiB, largest first, and a line for the rest', () => {
+  const files: FileEntry[] = [];
+  for (let i = 0; i < 100_000; i++) {
+    const name = `file-${String(i).padStart(6, '0')}.bin`;
+    files.push({ path: `data/${'d'.repeat(200 - 6 - name.length)}/${name}`, size: (i * 7919) % 1_000_003, sha256: sha(i) });
+  }
+  assert.ok(files.every((f) => f.path.length === 200));
+  const md = renderSuccess({
+    ...result,
+    fileList: files,
+    files: files.length,
+    receipt: {
+      path: 'receipt.json',
+      artifactName: 'model-receipt',
+      artifactUrl: 'https://github.com/acme/churn/actions/runs/1/artifacts/9',
+    },
+  });
+  assert.ok(Buffer.byteLength(md) < MiB, `${Buffer.byteLength(md)} bytes`);
+  assertWellFormed(md);
+
+  const sizeOf = new Map(files.map((f) => [f.path, f.size]));
+  const shown = [...md.matchAll(/^\| <code>(data\/[^<]+)<\/code> \| ([^|]+) \|/gm)].map((m) => sizeOf.get(m[1] ?? ''));
+  assert.ok(shown.length > 100, `only ${shown.length} rows`);
+  assert.ok(shown.length < files.length);
+  const bySize = files.map((f) => f.size).sort((a, b) => b - a);
+  assert.deepEqual(shown, bySize.slice(0, shown.length), 'the largest files, largest first');
+
+  const rest = files.length - shown.length;
+  const restBytes = bySize.slice(shown.length).reduce((a, b) => a + b, 0);
+  const more = md.match(/^… and ([\d,]+) more files \(([^)]+)\): every file is listed in the receipt \(.*$/m);
+  assert.ok(more, 'the "more files" line');
+  assert.equal(Number(more[1]?.replace(/,/g, '')), rest);
+  assert.equal(more[2], formatBytes(restBytes));
+  assert.match(
+    more[0],
+    /<a href="https:\/\/github\.com\/acme\/churn\/actions\/runs\/1\/artifacts\/9">artifact <code>model-receipt<\/code><\/a>/,
+  );
+  assert.match(md, /<summary>📁 100,000 files, /);
+
+  // Even with no budget of its own, the list cannot push the summary past the limit.
+  const unbounded = renderSuccess({ ...result, fileList: files }, { fileListBudgetBytes: 100 * MiB });
+  assert.ok(Buffer.byteLength(unbounded) <= SUMMARY_LIMIT_BYTES);
+  assert.match(unbounded, /The summary was cut here/);
+  assertWellFormed(unbounded);
+});
+
+test('capSummary cuts 2 MiB on a line boundary, says so, and closes what it left open', () => {
+  const row = '| <code>a/€/file.bin</code> | 1.00 KiB | <code>0123456789ab</code> |\n';
+  const big = `## ✅ Registered\n\n<details><summary>files</summary>\n\n| File | Size | sha256 |\n|---|---:|---|\n${row.repeat(Math.ceil((2 * MiB) / Buffer.byteLength(row)))}\n</details>\n`;
+  assert.ok(Buffer.byteLength(big) > 2 * MiB);
+  const capped = capSummary(big);
+  assert.ok(Buffer.byteLength(capped) <= SUMMARY_LIMIT_BYTES);
+  assert.ok(Buffer.byteLength(capped) > SUMMARY_LIMIT_BYTES - 1024, 'keeps as much as fits');
+  const cut = capped.indexOf('\n\n</details>');
+  assert.ok(cut > 0);
+  assert.ok(big.startsWith(capped.slice(0, cut)) && big[cut] === '\n', 'cut at the end of a line');
+  assert.match(capped, /\n\n> ✂️ The summary was cut here: it had 2\.\d+ MiB, and GitHub shows at most 1 MiB\.\n$/);
+  assertWellFormed(capped);
+
+  const small = capSummary(big, 4096);
+  assert.ok(Buffer.byteLength(small) <= 4096);
+  assertWellFormed(small);
+
+  // One line with no break: cut between characters, never inside one, nor inside a tag.
+  const line = `${'€'.repeat(MiB)}<code>x</code>`;
+  const cutLine = capSummary(line, 1000);
+  assert.ok(Buffer.byteLength(cutLine) <= 1000);
+  assert.ok(!cutLine.includes('\ufffd'));
+  assert.equal(capSummary(`${'€'.repeat(300)}<code class="${'y'.repeat(2000)}">`, 1000).split('\n')[0], '€'.repeat(300));
+  assert.equal(capSummary(`${'€'.repeat(300)}&#${'1'.repeat(2000)}`, 1000).split('\n')[0], '€'.repeat(300));
+
+  assert.equal(capSummary('short'), 'short');
+});
+
+test('promotion: each alias with the version it pointed at before, and links', () => {
+  const md = renderPromotion(promotion);
+  assert.match(
+    md,
+    /^## 🚀 Promoted <code>churn<\/code> version 5 to <code>champion<\/code>, <code>staging<\/code>, <code>canary<\/code>\n/,
+  );
+  assert.match(md, /<code>champion<\/code>: 3 → 5<br><code>staging<\/code>: none → 5<br><code>canary<\/code>: 5 \(unchanged\)/);
+  assert.match(md, /\| Chosen by \| the version registered for commit <code>fedcba987654<\/code> \|/);
+  assert.match(md, /<a href="http:\/\/127\.0\.0\.1:5000\/#\/models\/churn\/versions\/5">version 5<\/a>/);
+  assert.match(md, /<a href="https:\/\/github\.com\/acme\/churn\/actions\/runs\/2\/attempts\/1">this run<\/a>/);
+  assert.match(md, /\| Find version \| 300 ms \| 33 % \|/);
+  assertWellFormed(md);
+
+  const byInput = renderPromotion({ ...promotion, chosenBy: { kind: 'version' }, digest: undefined, runUrl: undefined });
+  assert.match(byInput, /\| Chosen by \| the <code>version<\/code> input \|/);
+  assert.doesNotMatch(byInput, /Digest|Workflow run/);
+
+  const dry = renderPromotion({ ...promotion, dryRun: true });
+  assert.match(dry, /^## 🧪 Dry run: would promote <code>churn<\/code> version 5 to /);
+  assert.match(dry, /Nothing was written/);
+});
+
+test('a failed Hokusai event is prominent: registered in MLflow, platform not told, how to retry', () => {
+  const retry = 'POST /api/v1/events answered 503; re-run this job, or send the event with: hokusai events send --proposal p-1';
+  const md = renderSuccess({
+    ...result,
+    hokusai: { tokenId: 'tok-1', metric: 'auroc', value: '0.91', proposalId: 'p-1', event: 'failed', detail: retry },
+  });
+  const [heading = '', blank, warning = ''] = md.split('\n');
+  assert.match(heading, /^## ✅ Registered .* version 7 · ⚠️ Hokusai not notified$/);
+  assert.equal(blank, '');
+  assert.match(warning, /^> ⚠️ <b>The model is registered in MLflow, but the Hokusai platform was not told\.<\/b>/);
+  assert.ok(warning.includes(escapeHtml(retry)), 'the retry instructions');
+  assert.match(
+    md,
+    /\| Hokusai \| ❌ <b>not sent<\/b>: proposal <code>p-1<\/code> for token <code>tok-1<\/code> \(<code>auroc<\/code> = 0\.91\)<br>/,
+  );
+
+  const sent = renderSuccess({
+    ...result,
+    hokusai: { tokenId: 'tok-1', metric: 'auroc', value: '0.91', proposalId: 'p-1', event: 'sent' },
+  });
+  assert.match(sent, /\| Hokusai \| ✅ sent: proposal <code>p-1<\/code>/);
+  assert.doesNotMatch(sent, /not notified|not told/);
+  const skipped = renderSuccess({
+    ...result,
+    hokusai: { tokenId: '', metric: '', value: '', proposalId: '', event: 'skipped', detail: 'no token-id input' },
+  });
+  assert.match(skipped, /\| Hokusai \| ⏭️ skipped: no token-id input \|/);
+});
+
+test('the receipt row links the artifact, or says why it was not uploaded', () => {
+  const uploaded = renderSuccess({
+    ...result,
+    receipt: {
+      path: '/tmp/receipt.json',
+      artifactName: 'receipt',
+      artifactUrl: 'https://github.com/acme/churn/actions/runs/1/artifacts/9',
+    },
+  });
+  assert.match(
+    uploaded,
+    /\| Receipt \| <a href="https:\/\/github\.com\/[^"]+\/artifacts\/9">artifact <code>receipt<\/code><\/a>, file <code>\/tmp\/receipt\.json<\/code> \|/,
+  );
+  const local = renderSuccess({ ...result, receipt: { path: 'receipt.json', note: 'not on a runner' } });
+  assert.match(local, /\| Receipt \| <code>receipt\.json<\/code>, not uploaded: not on a runner \|/);
+});
+
+test('links drop credentials; reused versions say so in the heading', () => {
+  const md = renderSuccess({
+    ...result,
+    versionUrl: 'https://user:fake-key-123@registry.example.test/#/m/7',
+    reused: true,
+    uploadMs: undefined,
+  });
+  assert.match(md, /^## ♻️ Reused <code>churn&#60;script&#62;<\/code> version 7: already registered/);
+  assert.match(md, /<a href="https:\/\/registry\.example\.test\/#\/m\/7">version 7<\/a>/);
+  assert.doesNotMatch(md, /fake-key/);
+  assert.match(md, /\| Upload \| none \(reused\) \|/);
 });
 
 test('the failure summary names the step, request, server message and what to do', () => {
-  const err = new ActionError('HTTP 404', {
+  const err = new ActionError('HTTP 404\nsecond line', {
     step: 'Upload model',
     method: 'PUT',
     path: '/api/2.0/mlflow-artifacts/artifacts/x',
@@ -46,14 +404,37 @@ test('the failure summary names the step, request, server message and what to do
     hint: 'Route it.',
   });
   const md = renderFailure(err);
-  assert.match(md, /## ❌ Model registration failed: Upload model/);
+  assert.match(md, /^## ❌ Model registration failed: Upload model\n/);
+  assert.match(md, /\| Error \| HTTP 404<br>second line \|/);
   assert.match(md, /<code>PUT \/api\/2\.0\/mlflow-artifacts\/artifacts\/x<\/code> → HTTP 404/);
   assert.match(md, /&#60;h1&#62;Not Found/);
   assert.match(md, /\| What to do \| Route it\. \|/);
+  assertWellFormed(md);
 });
 
-test('escaping covers HTML and markdown table breakers', () => {
-  assert.equal(escapeHtml('a|b<c>&"'), 'a&#124;b&#60;c&#62;&#38;&#34;');
+test('the checks table links the workflow run and keeps each check on one row', () => {
+  const checks: Check[] = [
+    { name: 'Tracking server', result: 'pass', latencyMs: 12, detail: 'answered' },
+    {
+      name: 'Artifact proxy',
+      result: 'fail',
+      latencyMs: 30,
+      detail: 'HTTP 404\nNot Found',
+      hint: 'Serve artifacts.',
+      request: 'GET /x → HTTP 404',
+    },
+  ];
+  const md = renderChecks(checks, { trackingUri: 'http://127.0.0.1:5000/', modelName: 'churn', runUrl: result.runUrl });
+  assert.match(md, /^## ❌ Registry check failed: 1 of 2 checks failed\n/);
+  assert.match(
+    md,
+    /\| Artifact proxy \| ❌ fail \| 30 ms \| HTTP 404<br>Not Found<br>Request: <code>GET \/x → HTTP 404<\/code><br><b>What to do:<\/b> Serve artifacts\. \|/,
+  );
+  assert.match(
+    md,
+    /Read-only: nothing was written\. <a href="https:\/\/github\.com\/acme\/churn\/actions\/runs\/1\/attempts\/1">Workflow run<\/a>\./,
+  );
+  assertWellFormed(md);
 });
 
 test('bytes and durations read at a glance', () => {
