@@ -1,6 +1,8 @@
 /**
  * A small front proxy mimicking the Hokusai registry (hokusai-platform.md §2):
  * `/api/mlflow/<path>` → `<upstream>/<path>` after a Bearer-key check.
+ * With `events`, it also plays the Hokusai API's registration-event route (§3), answered here
+ * and never forwarded: see EventsOptions. Every other path is a 404.
  *
  * Unlike the real proxy (which buffers bodies and drops content-length), this one
  * streams both ways and keeps content-length, so large uploads keep their length.
@@ -10,13 +12,25 @@
  *   2. Bearer key in `validKeys` (401 otherwise; OPTIONS skips this and step 3);
  *   3. key in `adminKeys`, when given (403 REGISTRY_ADMIN_REQUIRED otherwise);
  *   4. `onRequest(record)`, synchronously;
- *   5. the first matching `faults` entry with `times` left;
+ *   5. the first matching `faults` entry (service 'mlflow') with `times` left;
  *   6. `routeArtifacts: false` → 404 on the artifact routes;
  *   7. forward to upstream.
+ *
+ * And for the registration-event route (with `events`; `redirect` and `adminKeys` do not apply):
+ *   1. Bearer key in `validKeys` (401 otherwise; OPTIONS skips this);
+ *   2. a method other than POST → 405;
+ *   3. key in `events.writeKeys`, when given (403 otherwise);
+ *   4. `onRequest(record)`, synchronously;
+ *   5. the first matching `faults` entry with `service: 'events'` and `times` left;
+ *   6. the route itself: body read as FastAPI does, schema (422), server hook (502), or 200.
+ * FastAPI parses the JSON before the scope check, so there malformed JSON with a read-only key is a
+ * 422; here the 403 comes first, so faults only ever hit fully authorized requests. The body of
+ * every event request is read and recorded, whatever the answer (except under `resetAfterBytes`).
  */
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { answerRegistrationEvent, REGISTRATION_EVENT_PATH } from './registration-event-contract.ts';
 
 export interface FrontProxyRequest {
   method: string;
@@ -29,8 +43,24 @@ export interface FrontProxyRequest {
   authorization: string | undefined;
   /** index into `faults` of the fault this request got, if any */
   fault?: number;
-  /** Status the upstream answered, for a forwarded request (with `afterForward` it differs from `status`). */
+  /**
+   * Status the upstream answered, for a forwarded request (with `afterForward` it differs from `status`);
+   * on the registration-event route, the status the route itself gave before an `afterForward` fault.
+   */
   upstreamStatus?: number;
+}
+
+/** A request to the registration-event route (it is in `requests` too: the same object). */
+export interface FrontProxyEvent extends FrontProxyRequest {
+  contentType: string | undefined;
+  /** The request body as text; undefined until it has been read (never, with a `resetAfterBytes` fault). */
+  rawBody?: string;
+  /** JSON.parse(rawBody); undefined when the body is empty, not read yet, or not JSON. */
+  body?: unknown;
+  /** What the route answered (unset for 401/403/405 and for faults that replaced the answer). */
+  response?: unknown;
+  /** Why the route gave a 422 or 502, e.g. "current_value 0.7 is below baseline_value 0.8". */
+  rejection?: string;
 }
 
 export interface FrontProxy {
@@ -39,17 +69,29 @@ export interface FrontProxy {
   /** url + '/api/mlflow' */
   trackingUri: string;
   requests: FrontProxyRequest[];
+  /** The registration-event requests, in arrival order (empty without `events`). */
+  events: FrontProxyEvent[];
+  /** url + '/api/models/tokenized-registration-events': where the action POSTs, given api-url = url (or url + '/api'). */
+  eventsUrl: string;
   /** The live fault list (the array passed in `faults`, or a new one): push/splice to change faults mid-test. */
   faults: Fault[];
   /** Closes the listener, destroys every open client socket (stalled ones too) and the upstream agent. */
   stop(): Promise<void>;
 }
 
-/** A canned failure for matching (authorized) `/api/mlflow/...` requests instead of forwarding them. */
+/**
+ * A canned failure for matching (authorized) `/api/mlflow/...` requests instead of forwarding them,
+ * or, with `service: 'events'`, for registration-event requests instead of answering them.
+ */
 export interface Fault {
+  /** Which route the fault is for; default 'mlflow', so a fault never hits the other service by accident. */
+  service?: 'mlflow' | 'events';
   /** HTTP method to match (case-insensitive); any method when omitted. */
   method?: string;
-  /** Tested against the pathname after the /api/mlflow prefix, e.g. /^\/api\/2\.0\/mlflow-artifacts\// */
+  /**
+   * Tested against the pathname after the /api/mlflow prefix, e.g. /^\/api\/2\.0\/mlflow-artifacts\//;
+   * for 'events', against the whole pathname, i.e. /^\/api\/models\/tokenized-registration-events$/.
+   */
   path: RegExp;
   /** Response status; default 500. Ignored with `stallMs` / `resetAfterBytes`, and with a lone `delayMs`. */
   status?: number;
@@ -72,7 +114,8 @@ export interface Fault {
    * Forward the request normally, read the upstream's whole response and throw it away, then answer
    * the client with this fault's `status`/`headers`/`body` (e.g. a 500 although the server did create
    * the model version). `record.upstreamStatus` has what the upstream said. If the upstream cannot be
-   * reached, the client gets the usual 502 instead.
+   * reached, the client gets the usual 502 instead. On the events route: the route handles the event
+   * (its status goes to `upstreamStatus`, its reason to `rejection`), then the client gets the fault.
    */
   afterForward?: boolean;
   /**
@@ -116,7 +159,12 @@ export interface FrontProxyOptions {
    */
   dropContentLength?: boolean;
   /**
-   * Called synchronously for every /api/mlflow/... request that passed the key checks, before any
+   * Also serve POST /api/models/tokenized-registration-events, the Hokusai API's registration event
+   * (hokusai-platform.md §3), checked against the contract in registration-event-contract.ts.
+   */
+  events?: EventsOptions;
+  /**
+   * Called synchronously for every /api/mlflow/... request (and registration-event POST) that passed the key checks, before any
    * fault applies (`record.status` is 0 and `record.fault` unset at that point; the same object is
    * later updated, and is also in `requests`). Lets a test act when e.g. the first upload PUT starts.
    * If it throws, the request gets a 500 and the error is rethrown asynchronously (an uncaught
@@ -125,7 +173,29 @@ export interface FrontProxyOptions {
   onRequest?: (r: FrontProxyRequest) => void;
 }
 
+/**
+ * The registration-event route. Its one path serves both kinds of `api-url`: a bare origin
+ * (`{url}` + /api/models/...) and one ending in /api (`{url}/api` + /models/..., the SDK's rule),
+ * which give the same URL; a client that joins `/api` twice gets the 404 the real API would give.
+ * Keys as for the MLflow route (Bearer only). Answers:
+ * - no key → 401 `{"detail":"API key required"}`; a key not in `validKeys` → 401 `{"detail":"Invalid or expired API key"}`;
+ * - not POST → 405 `{"detail":"Method Not Allowed"}`;
+ * - a key without write scope → 403 `{"detail":"Insufficient permissions for model registration events"}`;
+ * - schema errors → 422 `{"detail":[{"type","loc":["body",<field>],"msg","input"[,"ctx"]}, ...]}` (FastAPI's shape);
+ *   unknown fields are ignored, as pydantic does with the schema's `extra="ignore"`;
+ * - the server hook refusing it (metric, ranges, current < baseline) → 502 `{"detail":"Failed to emit model registration event"}`;
+ * - otherwise 200 `{"status":"ok","model_id":"<model_name>/<version>/<token_id>","model_name","version","event_emitted":true,"detail":null}`.
+ * Not modelled: the 30/minute rate limit (429), usage debit (402), and the server copying eval_spec & co
+ * onto MLflow tags; a fault with `service: 'events'` gives any of those answers.
+ */
+export interface EventsOptions {
+  /** Keys (among `validKeys`) with a write scope; default: every valid key. */
+  writeKeys?: string[];
+}
+
 const PREFIX = '/api/mlflow';
+
+type Service = 'mlflow' | 'events';
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded in either direction.
 // transfer-encoding is dropped too: node re-frames the body itself (it keeps
@@ -172,21 +242,37 @@ function headerValue(h: string | string[] | undefined): string | undefined {
   return Array.isArray(h) ? h[0] : h;
 }
 
+function bearerKey(auth: string | undefined): string | undefined {
+  const m = auth ? /^Bearer\s+(.+)$/i.exec(auth.trim()) : null;
+  return m?.[1]?.trim() || undefined;
+}
+
+function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startFrontProxy(opts: FrontProxyOptions): Promise<FrontProxy> {
   const upstream = new URL(opts.upstream);
   const upstreamBasePath = upstream.pathname.replace(/\/+$/, '');
   const validKeys = new Set(opts.validKeys);
   const adminKeys = opts.adminKeys ? new Set(opts.adminKeys) : undefined;
+  const writeKeys = opts.events?.writeKeys ? new Set(opts.events.writeKeys) : undefined;
   const faults: Fault[] = opts.faults ?? [];
   const faultHits = new WeakMap<Fault, number>();
   const requests: FrontProxyRequest[] = [];
+  const events: FrontProxyEvent[] = [];
   const agent = new http.Agent({ keepAlive: true });
   const sockets = new Set<Socket>();
   const stallTimers = new Set<NodeJS.Timeout>();
 
-  const pickFault = (method: string, subPath: string): number => {
+  const pickFault = (service: Service, method: string, subPath: string): number => {
     for (let i = 0; i < faults.length; i++) {
       const f = faults[i] as Fault;
+      if ((f.service ?? 'mlflow') !== service) continue;
       if (f.method !== undefined && f.method.toUpperCase() !== method.toUpperCase()) continue;
       f.path.lastIndex = 0; // a /g or /y regexp would otherwise carry state between requests
       if (!f.path.test(subPath)) continue;
@@ -203,6 +289,11 @@ export async function startFrontProxy(opts: FrontProxyOptions): Promise<FrontPro
     const qIndex = target.indexOf('?');
     const pathname = qIndex === -1 ? target : target.slice(0, qIndex);
     const search = qIndex === -1 ? '' : target.slice(qIndex);
+    const service: Service | undefined = pathname.startsWith(PREFIX + '/')
+      ? 'mlflow'
+      : opts.events && pathname === REGISTRATION_EVENT_PATH
+        ? 'events'
+        : undefined;
     const record: FrontProxyRequest = {
       method: req.method ?? 'GET',
       path: pathname,
@@ -211,6 +302,23 @@ export async function startFrontProxy(opts: FrontProxyOptions): Promise<FrontPro
       authorization: headerValue(req.headers.authorization),
     };
     requests.push(record);
+    const event: FrontProxyEvent | undefined =
+      service === 'events' ? Object.assign(record, { contentType: headerValue(req.headers['content-type']) }) : undefined;
+    if (event) events.push(event);
+
+    // Every answer on the events route waits for the whole body, so it is recorded whatever the
+    // answer; on the MLflow route this just goes on (the body is streamed or discarded there).
+    const withBody = (then: () => void): void => {
+      if (!event) return then();
+      const chunks: Buffer[] = [];
+      req.on('error', () => undefined);
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.once('end', () => {
+        event.rawBody = Buffer.concat(chunks).toString('utf8');
+        event.body = parseJsonOrUndefined(event.rawBody);
+        then();
+      });
+    };
 
     const reply = (status: number, body: unknown, extra: Record<string, string> = {}): void => {
       record.status = status;
@@ -225,9 +333,9 @@ export async function startFrontProxy(opts: FrontProxyOptions): Promise<FrontPro
       res.end(text);
     };
 
-    if (!pathname.startsWith(PREFIX + '/')) return reply(404, { detail: 'Not Found' });
+    if (!service) return reply(404, { detail: 'Not Found' });
 
-    if (opts.redirect) {
+    if (service === 'mlflow' && opts.redirect) {
       record.status = opts.redirect.status;
       req.resume();
       res.writeHead(opts.redirect.status, { location: opts.redirect.location + target.slice(PREFIX.length), 'content-length': '0' });
@@ -235,21 +343,25 @@ export async function startFrontProxy(opts: FrontProxyOptions): Promise<FrontPro
       return;
     }
 
+    const key = bearerKey(record.authorization);
     if (req.method !== 'OPTIONS') {
-      const auth = record.authorization;
-      const m = auth ? /^Bearer\s+(.+)$/i.exec(auth.trim()) : null;
-      const key = m?.[1]?.trim();
-      if (!key) return reply(401, { detail: 'API key required' });
-      if (!validKeys.has(key)) return reply(401, { detail: 'Invalid or expired API key' });
-      if (adminKeys && !adminKeys.has(key))
+      if (!key) return withBody(() => reply(401, { detail: 'API key required' }));
+      if (!validKeys.has(key)) return withBody(() => reply(401, { detail: 'Invalid or expired API key' }));
+      if (service === 'mlflow' && adminKeys && !adminKeys.has(key))
         return reply(403, { detail: 'Admin access required for the model registry', error: 'REGISTRY_ADMIN_REQUIRED' });
+    }
+    if (service === 'events') {
+      if (req.method !== 'POST') return withBody(() => reply(405, { detail: 'Method Not Allowed' }, { allow: 'POST' }));
+      if (writeKeys && (key === undefined || !writeKeys.has(key)))
+        return withBody(() => reply(403, { detail: 'Insufficient permissions for model registration events' }));
     }
 
     if (opts.onRequest) {
       try {
         opts.onRequest(record);
       } catch (err) {
-        reply(500, { detail: `front proxy onRequest hook threw: ${err instanceof Error ? err.message : String(err)}` });
+        const message = err instanceof Error ? err.message : String(err);
+        withBody(() => reply(500, { detail: `front proxy onRequest hook threw: ${message}` }));
         setImmediate(() => {
           throw err;
         });
@@ -269,13 +381,14 @@ export async function startFrontProxy(opts: FrontProxyOptions): Promise<FrontPro
       res.end(body);
     };
 
-    const faultIndex = pickFault(record.method, pathname.slice(PREFIX.length));
+    const faultIndex = pickFault(service, record.method, service === 'mlflow' ? pathname.slice(PREFIX.length) : pathname);
     const fault = faultIndex === -1 ? undefined : (faults[faultIndex] as Fault);
     if (fault) {
       record.fault = faultIndex;
       if (fault.stallMs !== undefined) {
-        // Read (and discard) the whole body, then say nothing until the timer kills the socket.
-        req.resume();
+        // Read (and discard, or record) the whole body, then say nothing until the timer kills the socket.
+        if (event) withBody(() => undefined);
+        else req.resume();
         const socket = req.socket;
         const timer = setTimeout(() => {
           stallTimers.delete(timer);
@@ -310,10 +423,23 @@ export async function startFrontProxy(opts: FrontProxyOptions): Promise<FrontPro
         req.once('end', reset);
         return;
       }
-      if (fault.delayMs === undefined && !fault.afterForward) return sendFault(fault);
+      if (fault.delayMs === undefined && !fault.afterForward) return withBody(() => sendFault(fault));
     }
 
+    // The events route is answered here, never forwarded: the Hokusai API is another service.
+    const serveEvent = (ev: FrontProxyEvent, replaceWith: Fault | undefined): void => {
+      const answer = answerRegistrationEvent(ev.rawBody ?? '', ev.contentType);
+      if (answer.rejection !== undefined) ev.rejection = answer.rejection;
+      if (replaceWith) {
+        ev.upstreamStatus = answer.status;
+        return sendFault(replaceWith);
+      }
+      ev.response = answer.body;
+      reply(answer.status, answer.body);
+    };
+
     const proceed = (): void => {
+      if (event) return withBody(() => serveEvent(event, fault?.afterForward ? fault : undefined));
       if (opts.routeArtifacts === false && pathname.startsWith(`${PREFIX}/api/2.0/mlflow-artifacts/`))
         return reply(404, { detail: 'Not Found' });
       forward(fault?.afterForward ? fault : undefined);
@@ -411,6 +537,8 @@ export async function startFrontProxy(opts: FrontProxyOptions): Promise<FrontPro
     url,
     trackingUri: url + PREFIX,
     requests,
+    events,
+    eventsUrl: url + REGISTRATION_EVENT_PATH,
     faults,
     stop: () =>
       (stopping ??= new Promise<void>((resolve) => {
