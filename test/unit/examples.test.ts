@@ -1,0 +1,326 @@
+// The example workflows in examples/workflows/ are meant to be copied as they are, so each
+// must pass GitHub's own workflow parser, give the action only inputs that action.yml has
+// (read here at run time) and values its input validation accepts, hand secrets only to the
+// action's secret inputs, and appear verbatim in the README.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { registerHooks } from 'node:module';
+import { test } from 'node:test';
+import { parse } from 'yaml';
+import { parseInputs, readRawInputs } from '../../src/inputs.ts';
+
+// @actions/workflow-parser imports its JSON schemas without `with { type: 'json' }`, which
+// bundlers accept and Node refuses: add the attribute, for that package's JSON files only.
+registerHooks({
+  load(url, context, nextLoad) {
+    if (url.includes('/node_modules/@actions/workflow-parser/') && url.endsWith('.json'))
+      return nextLoad(url, { ...context, importAttributes: { ...context.importAttributes, type: 'json' } });
+    return nextLoad(url, context);
+  },
+});
+const { parseWorkflow, convertWorkflowTemplate, NoOperationTraceWriter } = await import('@actions/workflow-parser');
+
+const root = new URL('../../', import.meta.url);
+const ACTION = 'hokusai-protocol/register-model-action@';
+/** Each example and the modes its steps use the action in, in order. */
+const EXPECTED_MODES: Record<string, string[]> = {
+  'promote.yml': ['promote'],
+  'register.yml': ['register'],
+  'verify.yml': ['verify', 'register'],
+};
+const SECRET_INPUTS = new Set(['api-key', 'tracking-password', 'github-token']);
+const SECRET_EXPRESSION = /^\$\{\{\s*secrets\.[A-Za-z_][A-Za-z0-9_]*\s*\}\}$/;
+const SHA = '0123456789abcdef0123456789abcdef01234567';
+/**
+ * What the runner would put in place of each expression the examples give the action (an
+ * expression missing here fails the test). Variant n of every entry goes together: n = 0 a
+ * push or release event, n = 1 promote.yml run by hand with a version.
+ */
+const STAND_INS: Record<string, string[]> = {
+  'secrets.HOKUSAI_API_KEY': ['fake-key-examples-0000'],
+  'github.sha': [SHA],
+  'github.token': ['fake-token-examples-0000'],
+  'inputs.version': ['', '7'],
+  "inputs.version == '' && github.sha || ''": [SHA, ''],
+};
+
+interface Step {
+  id?: string;
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, unknown>;
+}
+interface Job {
+  permissions?: unknown;
+  steps?: Step[];
+}
+interface Workflow {
+  on?: unknown;
+  permissions?: unknown;
+  jobs?: Record<string, Job>;
+}
+interface ActionUse {
+  where: string;
+  job: Job;
+  with: Record<string, unknown>;
+}
+
+/** action.yml's inputs and their defaults, read at run time so that a new input needs no change here. */
+const actionInputs = (): Map<string, string | undefined> =>
+  new Map(
+    Object.entries(
+      (parse(readFileSync(new URL('action.yml', root), 'utf8')) as { inputs: Record<string, { default?: unknown }> }).inputs,
+    ).map(([name, spec]) => [name, spec.default === undefined ? undefined : String(spec.default)]),
+  );
+const exampleNames = (): string[] =>
+  readdirSync(new URL('examples/workflows/', root))
+    .filter((f) => f.endsWith('.yml'))
+    .sort();
+const readExample = (name: string): string => readFileSync(new URL(`examples/workflows/${name}`, root), 'utf8');
+
+/** Every error GitHub's parser reports: YAML, schema and expressions, then converting jobs and steps. */
+async function workflowErrors(name: string, content: string): Promise<string[]> {
+  const parsed = parseWorkflow({ name, content }, new NoOperationTraceWriter());
+  if (parsed.value) await convertWorkflowTemplate(parsed.context, parsed.value);
+  return parsed.context.errors.getErrors().map((e) => e.message);
+}
+
+/** Every step that uses this action, with where it is. */
+function actionUses(wf: Workflow): ActionUse[] {
+  return Object.entries(wf.jobs ?? {}).flatMap(([id, job]) =>
+    (job.steps ?? []).flatMap((step, i) =>
+      step.uses?.startsWith(ACTION) ? [{ where: `jobs.${id}.steps[${i}]`, job, with: step.with ?? {} }] : [],
+    ),
+  );
+}
+
+const text = (value: unknown): string => (value === undefined || value === null ? '' : String(value));
+const modeOf = (use: ActionUse): string => text(use.with.mode) || 'register';
+
+/** Inputs action.yml lacks, and what each mode needs. */
+function inputProblems(use: ActionUse, inputs: ReadonlyMap<string, unknown>): string[] {
+  const problems = Object.keys(use.with)
+    .filter((key) => !inputs.has(key))
+    .map((key) => `${use.where}: "${key}" is not an input in action.yml`);
+  const mode = modeOf(use);
+  const needs: Record<string, string[]> = { register: ['model-name', 'model-path'], verify: [], promote: ['model-name', 'aliases'] };
+  if (!needs[mode]) problems.push(`${use.where}: mode "${mode}" is not register, verify or promote`);
+  for (const key of needs[mode] ?? []) if (!text(use.with[key]).trim()) problems.push(`${use.where}: ${mode} mode needs "${key}"`);
+  return problems;
+}
+
+/** Every string in a parsed YAML document, with its path. */
+function strings(node: unknown, path: string): [string, string][] {
+  if (typeof node === 'string') return [[path, node]];
+  if (Array.isArray(node)) return node.flatMap((item, i) => strings(item, `${path}[${i}]`));
+  if (node && typeof node === 'object')
+    return Object.entries(node).flatMap(([key, value]) => strings(value, path ? `${path}.${key}` : key));
+  return [];
+}
+
+/** Secrets anywhere but `${{ secrets.NAME }}`, whole, in a secret input of the action. */
+function secretProblems(wf: Workflow): string[] {
+  const secretInputs = new Set(
+    actionUses(wf).flatMap((use) =>
+      Object.keys(use.with)
+        .filter((key) => SECRET_INPUTS.has(key))
+        .map((key) => `${use.where}.with.${key}`),
+    ),
+  );
+  const problems: string[] = [];
+  for (const [path, value] of strings(wf, '')) {
+    if (secretInputs.has(path)) {
+      const ok = SECRET_EXPRESSION.test(value) || (path.endsWith('.github-token') && /^\$\{\{\s*github\.token\s*\}\}$/.test(value));
+      if (!ok) problems.push(`${path}: a secret input takes exactly \${{ secrets.NAME }}, not "${value}"`);
+    } else if (/\bsecrets\./.test(value)) {
+      problems.push(`${path}: secrets go only to the action's secret inputs (${[...SECRET_INPUTS].join(', ')})`);
+    }
+  }
+  return problems;
+}
+
+/** Scripts that expand expressions inline: a value holding a quote or `$(` would run as shell. */
+function scriptProblems(wf: Workflow): string[] {
+  return Object.entries(wf.jobs ?? {}).flatMap(([id, job]) =>
+    (job.steps ?? []).flatMap((step, i) =>
+      step.run?.includes('${{') ? [`jobs.${id}.steps[${i}].run: pass expressions through env, not inline`] : [],
+    ),
+  );
+}
+
+/** Least privilege is declared; the comment has the permission it needs; no pull_request_target. */
+function permissionProblems(wf: Workflow): string[] {
+  const problems: string[] = [];
+  if (!wf.permissions || typeof wf.permissions !== 'object') problems.push('the workflow sets no "permissions:" mapping');
+  const events = typeof wf.on === 'string' ? [wf.on] : Array.isArray(wf.on) ? wf.on : Object.keys(wf.on ?? {});
+  if (events.includes('pull_request_target')) problems.push('pull_request_target runs fork code with secrets: use pull_request');
+  for (const use of actionUses(wf)) {
+    if (use.with.comment !== true && use.with.comment !== 'true') continue;
+    const granted = (use.job.permissions ?? wf.permissions) as Record<string, string> | undefined;
+    if (granted?.['pull-requests'] !== 'write') problems.push(`${use.where}: comment: true needs "pull-requests: write"`);
+  }
+  return problems;
+}
+
+/**
+ * The action's inputs as the runner would pass them, one set per stand-in variant: the step's
+ * `with:` over action.yml's defaults, expressions evaluated.
+ */
+function asRunnerWould(use: ActionUse): ReturnType<typeof readRawInputs>[] {
+  const variants = Math.max(...Object.values(STAND_INS).map((v) => v.length));
+  const given = { ...Object.fromEntries([...actionInputs()].filter(([, value]) => value !== undefined)), ...use.with };
+  return Array.from({ length: variants }, (_, n) => {
+    const env: Record<string, string> = {};
+    for (const [key, value] of Object.entries(given)) {
+      env[`INPUT_${key.toUpperCase()}`] = text(value).replace(/\$\{\{\s*(.*?)\s*\}\}/g, (_match, expr: string) => {
+        const values = STAND_INS[expr];
+        assert.ok(values, `${use.where}.with.${key}: add a stand-in for \${{ ${expr} }} to STAND_INS`);
+        return values[Math.min(n, values.length - 1)]!;
+      });
+    }
+    return readRawInputs(env);
+  });
+}
+
+/** The ```yaml block under each "### … `NAME.yml`" heading of the README's "## Workflows" section. */
+function readmeBlocks(readme: string): Map<string, string> {
+  const section = readme.split(/^## /m).find((s) => s.startsWith('Workflows\n')) ?? '';
+  const blocks = new Map<string, string>();
+  for (const sub of section.split(/^### /m).slice(1)) {
+    const name = /`([\w.-]+\.yml)`/.exec(sub.slice(0, sub.indexOf('\n')))?.[1];
+    const block = /^```yaml\n([\s\S]*?)^```$/m.exec(sub)?.[1];
+    if (name && block !== undefined) blocks.set(name, block);
+  }
+  return blocks;
+}
+
+/** Examples whose README copy is missing or differs from the file. */
+function readmeDrift(readme: string, files: Map<string, string>): string[] {
+  const blocks = readmeBlocks(readme);
+  return [...files].filter(([name, content]) => blocks.get(name) !== content).map(([name]) => name);
+}
+
+const examples = (): [string, string, Workflow][] =>
+  exampleNames().map((name) => {
+    const content = readExample(name);
+    return [name, content, parse(content) as Workflow];
+  });
+
+test('examples/workflows holds the three example workflows', () => {
+  assert.deepEqual(exampleNames(), Object.keys(EXPECTED_MODES).sort());
+});
+
+test("every example passes GitHub's workflow parser with no errors", async () => {
+  for (const [name, content] of examples()) assert.deepEqual(await workflowErrors(name, content), [], name);
+});
+
+test('the parser check fails on broken workflows (a bad top-level key, event, job key, expression or YAML)', async () => {
+  const good = readExample('register.yml');
+  const breaks: [string, string, RegExp][] = [
+    ['\npermissions:', '\npermisions:', /Unexpected value 'permisions'/],
+    ['\n  push:', '\n  pushed:', /Unexpected value 'pushed'/],
+    ['runs-on:', 'run-on:', /Required property is missing: runs-on/],
+    ['${{ secrets.HOKUSAI_API_KEY }}', '${{ secret.HOKUSAI_API_KEY }}', /Unrecognized named-value: 'secret'/],
+    ['${{ secrets.HOKUSAI_API_KEY }}', '${{ secrets.HOKUSAI_API_KEY || }}', /Unexpected end of expression/],
+    ['branches: [main]', 'branches: [main', /Flow sequence|must be sufficiently indented/],
+  ];
+  for (const [from, to, expected] of breaks) {
+    const broken = good.replace(from, to);
+    assert.notEqual(broken, good, `"${from}" is not in register.yml`);
+    const errors = await workflowErrors('broken.yml', broken);
+    assert.ok(
+      errors.some((e) => expected.test(e)),
+      `${from} -> ${to}: expected ${expected}, got ${JSON.stringify(errors)}`,
+    );
+  }
+});
+
+test('every use of the action gives only inputs of action.yml, and what its mode needs', () => {
+  const inputs = actionInputs();
+  for (const [name, , wf] of examples()) {
+    const uses = actionUses(wf);
+    assert.deepEqual(uses.map(modeOf), EXPECTED_MODES[name], name);
+    assert.deepEqual(
+      uses.flatMap((use) => inputProblems(use, inputs)),
+      [],
+      name,
+    );
+  }
+});
+
+test('the values given to the action pass its own input validation, as the runner would pass them', () => {
+  const ctx = { cwd: '/work/repo', repository: 'acme/churn' };
+  for (const [name, , wf] of examples())
+    for (const use of actionUses(wf))
+      for (const raw of asRunnerWould(use)) assert.doesNotThrow(() => parseInputs(raw, ctx), `${name} ${use.where}`);
+});
+
+test('secrets reach the action only as ${{ secrets.* }}; scripts get expressions only through env', () => {
+  for (const [name, , wf] of examples()) {
+    assert.deepEqual(secretProblems(wf), [], name);
+    assert.deepEqual(scriptProblems(wf), [], name);
+    assert.deepEqual(permissionProblems(wf), [], name);
+  }
+});
+
+test('the step checks catch unknown inputs, missing model inputs, stray secrets, inline expressions and missing permissions', () => {
+  const bad = parse(`
+on: pull_request_target
+jobs:
+  j:
+    permissions:
+      contents: read
+    steps:
+      - uses: ${ACTION}v1
+        with:
+          mode: register
+          api_key: \${{ secrets.HOKUSAI_API_KEY }}
+          api-key: fake-key-pasted-in-0000
+          model-name: m
+          comment: true
+      - uses: ${ACTION}v1
+        with:
+          mode: promot
+      - run: echo "\${{ steps.x.outputs.model-uri }}"
+        env:
+          KEY: \${{ secrets.HOKUSAI_API_KEY }}
+`) as Workflow;
+  assert.deepEqual(
+    actionUses(bad).flatMap((use) => inputProblems(use, actionInputs())),
+    [
+      'jobs.j.steps[0]: "api_key" is not an input in action.yml',
+      'jobs.j.steps[0]: register mode needs "model-path"',
+      'jobs.j.steps[1]: mode "promot" is not register, verify or promote',
+    ],
+  );
+  assert.deepEqual(secretProblems(bad), [
+    "jobs.j.steps[0].with.api_key: secrets go only to the action's secret inputs (api-key, tracking-password, github-token)",
+    'jobs.j.steps[0].with.api-key: a secret input takes exactly ${{ secrets.NAME }}, not "fake-key-pasted-in-0000"',
+    "jobs.j.steps[2].env.KEY: secrets go only to the action's secret inputs (api-key, tracking-password, github-token)",
+  ]);
+  assert.deepEqual(scriptProblems(bad), ['jobs.j.steps[2].run: pass expressions through env, not inline']);
+  assert.deepEqual(permissionProblems(bad), [
+    'the workflow sets no "permissions:" mapping',
+    'pull_request_target runs fork code with secrets: use pull_request',
+    'jobs.j.steps[0]: comment: true needs "pull-requests: write"',
+  ]);
+});
+
+test('the input validation check fails on a value the action refuses', () => {
+  const wf = parse(readExample('register.yml').replace('benchmark-metric: auroc', 'benchmark-metric: auroc2')) as Workflow;
+  const [use] = actionUses(wf);
+  assert.ok(use);
+  assert.throws(() => parseInputs(asRunnerWould(use)[0]!, { cwd: '/work/repo', repository: 'acme/churn' }), /benchmark-metric/);
+});
+
+test('the README shows every example verbatim under its heading in "## Workflows"', () => {
+  const files = new Map(exampleNames().map((name) => [name, readExample(name)]));
+  const readme = readFileSync(new URL('README.md', root), 'utf8');
+  assert.deepEqual([...readmeBlocks(readme).keys()].sort(), [...files.keys()]);
+  assert.deepEqual(readmeDrift(readme, files), []);
+  // A copy one character off is caught.
+  const drifted = readme.replace('aliases: champion', 'aliases: champion2');
+  assert.notEqual(drifted, readme);
+  assert.deepEqual(readmeDrift(drifted, files), ['promote.yml']);
+});
