@@ -1,23 +1,42 @@
 // Orchestrates one run of the action. register: inputs → model directory → key →
-// preflight → MLflow run → upload → verify → register → outputs and summary.
-// verify: read-only checks. The only catch and the only setFailed live here; a run
-// created in MLflow always ends FINISHED or FAILED.
+// preflight → MLflow run → upload → verify → register → Hokusai event → receipt →
+// outputs and summary. verify: read-only checks. promote: aliases onto an existing
+// version. The only catch and the only setFailed live here; a run created in MLflow
+// always ends FINISHED or FAILED.
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import * as core from '@actions/core';
 import { context } from '@actions/github';
 import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import { requireWrite, validateKey } from './auth.ts';
+import { commentMarker, renderComment, upsertComment } from './comment.ts';
 import { ActionError, formatError, redact, toActionError } from './errors.ts';
 import { DEFAULT_POLICY, HttpClient } from './http.ts';
+import { EVENT_SENT_TAG, hokusaiTags, registrationEvent, sendRegistrationEvent } from './hokusai.ts';
 import { parseInputs, readRawInputs, type Config } from './inputs.ts';
 import { lineageFrom, lineageTags, mlflowSourceTags, type GitHubContext, type Lineage } from './lineage.ts';
-import { buildManifest, manifestDigest } from './manifest.ts';
+import { buildManifest, manifestDigest, type ManifestEntry } from './manifest.ts';
 import { commitFilter, filterString, MlflowClient, trackingAuth, type ModelVersion, type RunInfo } from './mlflow.ts';
 import { artifactBaseUrl, versionUiUrl } from './urls.ts';
-import { scanModelDir } from './model-dir.ts';
+import { scanModelDir, type ModelFile } from './model-dir.ts';
 import { systemClock, type Clock } from './clock.ts';
-import { awaitReady, decideReuse, registerVersion, setAliases } from './registration.ts';
-import { formatBytes, formatDuration, renderChecks, renderFailure, renderPlan, renderSuccess, type RegisteredResult } from './summary.ts';
+import { buildReceipt, artifactName, uploadReceipt, writeReceipt } from './receipt.ts';
+import { awaitReady, currentAliases, decideReuse, pickCommitVersion, registerVersion, setAliases } from './registration.ts';
+import {
+  capSummary,
+  escapeHtml,
+  formatBytes,
+  formatDuration,
+  renderChecks,
+  renderFailure,
+  renderPlan,
+  renderPromotion,
+  renderSuccess,
+  type HokusaiResult,
+  type ReceiptInfo,
+  type RegisteredResult,
+  type Timing,
+} from './summary.ts';
 import { progressLine, uploadFiles, verifyUpload, type UploadPlan } from './upload.ts';
 import { checksJson, overallStatus, runChecks } from './verify.ts';
 
@@ -76,13 +95,17 @@ interface Session {
   activeRun?: RunInfo;
   /** Set while runs/create is under way: a cancel then may have to find the run it made. */
   pendingRun?: { experimentId: string; requestId: string };
+  /** How long each phase took, for the summary. */
+  timings: Timing[];
+  /** The summary as written, for the pull-request comment. */
+  summary?: string;
 }
 
 /** Reads and masks the inputs, and builds the clients both entry points use. */
 function openSession(deps: Deps, secrets: string[], signal: AbortSignal | undefined): Session {
   const raw = readRawInputs(deps.env);
   // Mask first, before anything can print them.
-  for (const secret of [raw['api-key'], raw['tracking-password']]) {
+  for (const secret of [raw['api-key'], raw['tracking-password'], raw['github-token']]) {
     if (secret) {
       core.setSecret(secret);
       secrets.push(secret);
@@ -124,6 +147,7 @@ function openSession(deps: Deps, secrets: string[], signal: AbortSignal | undefi
     lineage: lineageFrom(deps.github),
     started: deps.clock.now(),
     secrets,
+    timings: [],
   };
 }
 
@@ -150,6 +174,9 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     if (session.cfg.mode === 'verify') {
       modeTitle = 'Registry check';
       await verifyMode(session);
+    } else if (session.cfg.mode === 'promote') {
+      modeTitle = session.cfg.dryRun ? 'Dry run' : 'Promotion';
+      await promoteMode(session);
     } else {
       modeTitle = session.cfg.dryRun ? 'Dry run' : modeTitle;
       await registerMode(session);
@@ -175,11 +202,13 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
       await endRun(session, session.activeRun, cancelledBy ? 'KILLED' : 'FAILED', redact(`${err.step}: ${err.message}`, secrets));
     }
     core.setFailed(redact(formatError(err), secrets));
-    if (!err.reported) await writeSummary(deps.env, redact(renderFailure(err, modeTitle), secrets));
+    if (!err.reported) await writeSummary(deps.env, renderFailure(err, modeTitle), secrets, session);
   } finally {
     deps.signals.off('SIGINT', onSignal);
     deps.signals.off('SIGTERM', onSignal);
   }
+  // After a failure too: a failing pull-request check is what a reviewer most needs to see.
+  if (session?.cfg.comment && !cancelledBy) await commentOnPullRequest(session);
 }
 
 /**
@@ -228,7 +257,12 @@ async function verifyMode(s: Session): Promise<void> {
   const status = overallStatus(checks);
   core.setOutput('status', status);
   core.setOutput('checks', redact(checksJson(checks), s.secrets));
-  await writeSummary(s.deps.env, redact(renderChecks(checks, { trackingUri: cfg.trackingUri.href, modelName: cfg.modelName }), s.secrets));
+  await writeSummary(
+    s.deps.env,
+    renderChecks(checks, { trackingUri: cfg.trackingUri.href, modelName: cfg.modelName, runUrl: s.lineage.runUrl }),
+    s.secrets,
+    s,
+  );
   if (status === 'fail') {
     const failed = checks.filter((c) => c.result === 'fail');
     throw new ActionError(
@@ -238,35 +272,43 @@ async function verifyMode(s: Session): Promise<void> {
   }
 }
 
+/** Validates the key with the auth service when there is one; registering and promoting need write access. */
+async function checkKey(s: Session): Promise<void> {
+  const { cfg } = s;
+  const { authUrl, apiKey } = cfg;
+  if (!authUrl || !apiKey) return core.info('Key validation is off (auth-url is empty).');
+  await phase(s, 'Validate API key', async () => {
+    const info = await validateKey(s.http, authUrl, apiKey, cfg.serviceId);
+    core.info(`The key is valid for service "${info.serviceId}"${info.scopes ? ` with scopes: ${info.scopes.join(', ') || 'none'}` : ''}.`);
+    requireWrite(info);
+  });
+}
+
+interface ScannedModel {
+  files: ModelFile[];
+  totalBytes: number;
+  digest: string;
+  manifest: ManifestEntry[];
+}
+
 async function registerMode(s: Session): Promise<void> {
   const { cfg, mlflow, lineage, deps } = s;
   const { clock } = deps;
 
-  const model = await core.group('Validate model directory', async () => {
+  const model: ScannedModel = await phase(s, 'Validate model directory', async () => {
     const dir = await scanModelDir(cfg.modelPath);
     const manifest = await buildManifest(dir.files);
     const digest = manifestDigest(manifest);
     core.info(`${dir.root}: ${dir.files.length} files, ${formatBytes(dir.totalBytes)}, flavors: ${dir.flavors.join(', ')}`);
     core.info(`Content digest ${digest}`);
     for (const e of manifest) core.debug(`${e.sha256}  ${e.size}  ${e.path}`);
-    return { ...dir, digest };
+    return { files: dir.files, totalBytes: dir.totalBytes, digest, manifest };
   });
 
-  const { authUrl, apiKey } = cfg;
-  if (authUrl && apiKey) {
-    await core.group('Validate API key', async () => {
-      const info = await validateKey(s.http, authUrl, apiKey, cfg.serviceId);
-      core.info(
-        `The key is valid for service "${info.serviceId}"${info.scopes ? ` with scopes: ${info.scopes.join(', ') || 'none'}` : ''}.`,
-      );
-      requireWrite(info);
-    });
-  } else {
-    core.info('Key validation is off (auth-url is empty).');
-  }
+  await checkKey(s);
 
   // Everything below up to "Start MLflow run" only reads, so a dry run stops after it.
-  const preflight = await core.group('Preflight (read-only)', async () => {
+  const preflight = await phase(s, 'Preflight (read-only)', async () => {
     const step = 'Preflight';
     const experiment = await mlflow.getExperimentByName(step, cfg.experimentName);
     // The artifact route fails on its own in real deployments: find out before a run exists.
@@ -309,19 +351,20 @@ async function registerMode(s: Session): Promise<void> {
       existingVersions: preflight.existing.map((v) => v.version),
       reuse: decision.kind === 'reuse' ? decision.version.version : undefined,
       modelExists: preflight.modelExists,
+      timings: s.timings,
     };
     core.info(
       `Dry run: would register ${model.files.length} files (${formatBytes(model.totalBytes)}) as a new version of "${cfg.modelName}". Nothing was written.`,
     );
     setOutputs(s, { 'model-name': cfg.modelName, digest: model.digest, 'experiment-id': plan.experimentId ?? '' });
-    await writeSummary(s.deps.env, redact(renderPlan(plan), s.secrets));
+    await writeSummary(s.deps.env, renderPlan(plan), s.secrets, s);
     return;
   }
 
   if (decision.kind === 'reuse') return reuseVersion(s, decision.version, model, preflight.experiment?.experiment_id);
   if (decision.reason) core.info(decision.reason);
 
-  const { experiment, runInfo } = await core.group('Start MLflow run', async () => {
+  const { experiment, runInfo } = await phase(s, 'Start MLflow run', async () => {
     const step = 'Start MLflow run';
     const { experiment: exp, restored } = await mlflow.ensureExperiment(step, cfg.experimentName, preflight.experiment);
     if (restored) core.info(`Experiment "${cfg.experimentName}" was deleted; restored it.`);
@@ -344,7 +387,7 @@ async function registerMode(s: Session): Promise<void> {
     artifactPath: cfg.artifactPath,
     files: model.files,
   };
-  const uploadMs = await core.group('Upload model', async () => {
+  const uploadMs = await phase(s, 'Upload model', async () => {
     const t0 = clock.now();
     const progress = { filesDone: 0, files: model.files.length, bytesDone: 0, bytes: model.totalBytes, elapsedMs: 0 };
     let lastLog = t0;
@@ -376,12 +419,13 @@ async function registerMode(s: Session): Promise<void> {
   });
 
   const source = `${runInfo.artifact_uri.replace(/\/+$/, '')}/${cfg.artifactPath}`;
-  const version = await core.group('Register model version', async () => {
+  const version = await phase(s, 'Register model version', async () => {
     const { version: created, createdModel } = await registerVersion(mlflow, {
       name: cfg.modelName,
       source,
       runId: runInfo.run_id,
-      tags: [...lineageTags(lineage, model.digest), ...userTags(cfg)],
+      // The Hokusai tags go on with the version itself: no window in which it lacks them.
+      tags: [...lineageTags(lineage, model.digest), ...userTags(cfg), ...(cfg.hokusai ? hokusaiTags(cfg.hokusai, runInfo.run_id) : [])],
       runLink: lineage.runUrl,
       description: cfg.description,
     });
@@ -407,7 +451,7 @@ async function registerMode(s: Session): Promise<void> {
   s.activeRun = undefined;
   core.saveState(STATE_RUN_ENDED, 'true');
 
-  const result = resultOf(s, version, model, {
+  await finish(s, version, model, {
     runId: runInfo.run_id,
     experimentId: experiment.experiment_id,
     source,
@@ -415,55 +459,60 @@ async function registerMode(s: Session): Promise<void> {
     note: decision.reason,
     uploadMs,
   });
-  await finish(s, result);
 }
 
 /** The same commit and content were registered before: point the aliases at that version, add nothing. */
-async function reuseVersion(
-  s: Session,
-  existing: ModelVersion,
-  model: { files: unknown[]; totalBytes: number; digest: string },
-  experimentId: string | undefined,
-) {
+async function reuseVersion(s: Session, existing: ModelVersion, model: ScannedModel, experimentId: string | undefined) {
   const { cfg, mlflow, lineage, deps } = s;
-  const version = await core.group('Reuse version', async () => {
+  const version = await phase(s, 'Reuse version', async () => {
     core.info(
       `Version ${existing.version} of "${cfg.modelName}" was registered for commit ${lineage.commit.slice(0, 12)} with the same content: reusing it.`,
     );
     const ready = await awaitReady(mlflow, deps.clock, existing, cfg.awaitTimeoutSeconds);
     await setAliases(mlflow, cfg.modelName, ready.version, cfg.aliases);
     for (const alias of cfg.aliases) core.info(`Alias ${alias} → version ${ready.version}`);
+    if (cfg.hokusai) {
+      // The first run may have had other token inputs: the version carries what this run says.
+      const tags = hokusaiTags(cfg.hokusai, ready.run_id ?? '').filter((t) => tagOf(ready, t.key) !== t.value);
+      for (const t of tags) await mlflow.setModelVersionTag('Reuse version', cfg.modelName, ready.version, t.key, t.value);
+      ready.tags = [...(ready.tags ?? []).filter((t) => !tags.some((n) => n.key === t.key)), ...tags];
+    }
     return ready;
   });
   const runId = version.run_id ?? '';
   // Only for the experiment-id output: a run deleted since must not fail a reuse whose aliases are set.
   const run = runId ? await mlflow.getRun('Reuse version', runId).catch(() => undefined) : undefined;
-  await finish(
-    s,
-    resultOf(s, version, model, {
-      runId,
-      experimentId: run?.experiment_id ?? experimentId ?? '',
-      source: version.source ?? '',
-      reused: true,
-      note: undefined,
-      uploadMs: undefined,
-    }),
-  );
+  await finish(s, version, model, {
+    runId,
+    experimentId: run?.experiment_id ?? experimentId ?? '',
+    source: version.source ?? '',
+    reused: true,
+    note: undefined,
+    uploadMs: undefined,
+  });
 }
 
-/** The summary's and the outputs' view of a registration (pure). */
-function resultOf(
+const tagOf = (v: ModelVersion, key: string) => v.tags?.find((t) => t.key === key)?.value;
+
+/**
+ * After MLflow has the version: tell Hokusai, write the receipt, set outputs, write the
+ * summary. A failed event fails the step, but only after the version is in the outputs.
+ */
+async function finish(
   s: Session,
   version: ModelVersion,
-  model: { files: unknown[]; totalBytes: number; digest: string },
+  model: ScannedModel,
   rest: Pick<RegisteredResult, 'runId' | 'experimentId' | 'source' | 'reused' | 'note' | 'uploadMs'>,
-): RegisteredResult {
+): Promise<void> {
   const { cfg, lineage } = s;
-  return {
+  const modelUri = `models:/${cfg.modelName}/${version.version}`;
+  const event = await notifyHokusai(s, version, rest.runId, modelUri);
+  const receipt = await saveReceipt(s, version, model, modelUri, rest, event?.result);
+  const result: RegisteredResult = {
     modelName: cfg.modelName,
     version: version.version,
     versionUrl: versionUiUrl(cfg.trackingUri, cfg.modelName, version.version),
-    modelUri: `models:/${cfg.modelName}/${version.version}`,
+    modelUri,
     aliases: cfg.aliases,
     files: model.files.length,
     bytes: model.totalBytes,
@@ -472,11 +521,14 @@ function resultOf(
     commit: lineage.commit,
     runUrl: lineage.runUrl,
     durationMs: s.deps.clock.now() - s.started,
+    fileList: model.manifest,
+    timings: s.timings,
+    hokusai: event?.result,
+    receipt,
+    description: cfg.description,
+    tags: cfg.tags,
     ...rest,
   };
-}
-
-async function finish(s: Session, result: RegisteredResult): Promise<void> {
   setOutputs(s, {
     'model-name': result.modelName,
     'model-version': result.version,
@@ -487,9 +539,237 @@ async function finish(s: Session, result: RegisteredResult): Promise<void> {
     'version-url': result.versionUrl,
     digest: result.digest,
     reused: String(result.reused),
+    'receipt-path': receipt?.path ?? '',
+    ...(event ? { 'hokusai-event': event.result.event } : {}),
   });
   core.info(`${result.reused ? 'Reused' : 'Registered'} ${result.modelUri} in ${formatDuration(result.durationMs)}.`);
-  await writeSummary(s.deps.env, redact(renderSuccess(result), s.secrets));
+  await writeSummary(s.deps.env, renderSuccess(result), s.secrets, s);
+  if (event?.error) {
+    const err = event.error;
+    const retry = lineage.commit
+      ? `Then re-run this job: it reuses version ${version.version} (same commit, same content) and sends only the event.`
+      : 'Then send the event again, e.g. with the Hokusai CLI.';
+    throw new ActionError(`${modelUri} is registered in MLflow, but the Hokusai platform was not told: ${err.message}`, {
+      ...err.details(),
+      hint: `${err.hint} ${retry}`,
+      reported: true,
+    });
+  }
+}
+
+/** The registration event, when token-id is given; a failure is returned, not thrown, so the outputs still get written. */
+async function notifyHokusai(
+  s: Session,
+  version: ModelVersion,
+  runId: string,
+  modelUri: string,
+): Promise<{ result: HokusaiResult; error?: ActionError } | undefined> {
+  const { cfg } = s;
+  const token = cfg.hokusai;
+  if (!token) return undefined;
+  const about = { tokenId: token.tokenId, metric: token.metric, value: token.value, proposalId: token.proposalId };
+  if (!token.notify) return { result: { ...about, event: 'skipped', detail: 'notify-hokusai is false' } };
+  if (tagOf(version, EVENT_SENT_TAG) === 'sent')
+    return { result: { ...about, event: 'skipped', detail: `the platform was told about version ${version.version} by an earlier run` } };
+  const { apiUrl, apiKey } = cfg;
+  if (!apiUrl || !apiKey) return { result: { ...about, event: 'skipped', detail: 'api-url or api-key is empty' } }; // refused by the inputs
+  try {
+    await phase(s, 'Notify Hokusai', async () => {
+      const body = registrationEvent(token, {
+        modelName: cfg.modelName,
+        version: version.version,
+        runId,
+        modelUri,
+        tags: lineageTags(s.lineage, ''),
+      });
+      const { modelId } = await sendRegistrationEvent(s.http, apiUrl, apiKey, body);
+      core.info(`The Hokusai platform accepted the registration event${modelId ? ` (model id ${modelId})` : ''}.`);
+      // Remembered on the version, so a re-run does not send it twice.
+      await s.mlflow
+        .setModelVersionTag('Notify Hokusai', cfg.modelName, version.version, EVENT_SENT_TAG, 'sent')
+        .catch((e: unknown) => core.debug(`Could not tag the version with ${EVENT_SENT_TAG}: ${String(e)}`));
+    });
+    return { result: { ...about, event: 'sent' } };
+  } catch (thrown) {
+    const error = toActionError(thrown, 'Notify Hokusai');
+    if (error.code === 'CANCELLED') throw error;
+    return { result: { ...about, event: 'failed', detail: redact(`${error.message}. ${error.hint}`, s.secrets) }, error };
+  }
+}
+
+/** Writes the receipt under RUNNER_TEMP and uploads it as a workflow artifact when the runtime allows. */
+async function saveReceipt(
+  s: Session,
+  version: ModelVersion,
+  model: ScannedModel,
+  modelUri: string,
+  rest: Pick<RegisteredResult, 'runId' | 'experimentId' | 'source' | 'reused'>,
+  hokusai: HokusaiResult | undefined,
+): Promise<ReceiptInfo | undefined> {
+  const { cfg, lineage, deps } = s;
+  return phase(s, 'Write receipt', async () => {
+    const receipt = buildReceipt({
+      modelName: cfg.modelName,
+      version: version.version,
+      modelUri,
+      versionUrl: versionUiUrl(cfg.trackingUri, cfg.modelName, version.version),
+      source: rest.source,
+      runId: rest.runId,
+      experimentId: rest.experimentId,
+      digest: model.digest,
+      aliases: cfg.aliases,
+      reused: rest.reused,
+      lineage,
+      files: model.manifest,
+      hokusai: hokusai && {
+        tokenId: hokusai.tokenId,
+        metric: hokusai.metric,
+        value: hokusai.value,
+        proposalId: hokusai.proposalId,
+        event: hokusai.event,
+      },
+      createdAt: new Date(deps.clock.now()),
+    });
+    const path = await writeReceipt(deps.env.RUNNER_TEMP || os.tmpdir(), receipt);
+    core.info(`Receipt written to ${path}.`);
+    if (!cfg.uploadReceipt) return { path, note: 'upload-receipt is false' };
+    const name = artifactName({
+      modelName: cfg.modelName,
+      version: version.version,
+      job: deps.env.GITHUB_JOB ?? '',
+      runAttempt: lineage.runAttempt,
+    });
+    const up = await uploadReceipt(path, name, deps.env);
+    if (up.kind === 'uploaded') {
+      core.info(`Receipt uploaded as artifact "${up.name}"${up.url ? `: ${up.url}` : ''}.`);
+      return { path, artifactName: up.name, artifactUrl: up.url };
+    }
+    if (up.kind === 'unavailable') core.notice(up.reason, { title: 'Receipt not uploaded' });
+    else core.warning(up.reason, { title: 'Receipt not uploaded' });
+    return { path, note: up.reason };
+  });
+}
+
+/** promote: point the aliases at an existing version; nothing is uploaded or created. */
+async function promoteMode(s: Session): Promise<void> {
+  const { cfg, mlflow, lineage, deps } = s;
+  await checkKey(s);
+  const step = 'Find the version to promote';
+  const target = await phase(s, step, async () => {
+    const model = await mlflow.getRegisteredModel(step, cfg.modelName);
+    if (!model)
+      throw new ActionError(`the registered model "${cfg.modelName}" does not exist on this tracking server`, {
+        step,
+        hint: 'Check model-name (names are case-sensitive) and tracking-uri; a model has to be registered (mode: register) before it can be promoted.',
+      });
+    if (cfg.version) {
+      const version = await mlflow.getModelVersion(step, cfg.modelName, cfg.version).catch((e: unknown) => {
+        if (e instanceof ActionError && e.status === 404)
+          throw new ActionError(`version ${cfg.version} of "${cfg.modelName}" does not exist`, {
+            ...e.details(),
+            hint: `Check the version input. The versions are listed on the model's page in the registry UI.`,
+          });
+        throw e;
+      });
+      return { model, version, chosenBy: { kind: 'version' as const }, others: [] as string[] };
+    }
+    const commit = cfg.gitSha ?? lineage.commit;
+    if (!commit)
+      throw new ActionError('there is no commit to look the version up by', {
+        step,
+        hint: 'Outside GitHub Actions there is no current commit: set git-sha to the registered commit, or version to the version number.',
+      });
+    const found = await mlflow.searchModelVersions(step, commitFilter(cfg.modelName, commit), 50);
+    const { version, others } = pickCommitVersion(found, cfg.modelName, commit);
+    return { model, version, chosenBy: { kind: 'commit' as const, commit }, others };
+  });
+  const { version } = target;
+  if (version.status === 'FAILED_REGISTRATION')
+    throw new ActionError(`version ${version.version} of "${cfg.modelName}" failed to register, so it cannot be promoted`, {
+      step,
+      serverMessage: version.status_message,
+      hint: 'Register the model again, then promote the new version.',
+    });
+  core.info(
+    `Version ${version.version} of "${cfg.modelName}"${target.chosenBy.kind === 'commit' ? ` (registered for commit ${target.chosenBy.commit.slice(0, 12)})` : ''}.`,
+  );
+  if (target.others.length)
+    core.info(`The commit also has version ${target.others.join(', ')}; the newest, ${version.version}, is promoted.`);
+  const aliases = currentAliases(target.model, cfg.aliases);
+  const result = {
+    modelName: cfg.modelName,
+    version: version.version,
+    versionUrl: versionUiUrl(cfg.trackingUri, cfg.modelName, version.version),
+    modelUri: `models:/${cfg.modelName}/${version.version}`,
+    chosenBy: target.chosenBy,
+    aliases,
+    digest: tagOf(version, 'model_digest'),
+    source: version.source,
+    runId: version.run_id,
+    runUrl: lineage.runUrl,
+    timings: s.timings,
+  };
+  const outputs = {
+    'model-name': cfg.modelName,
+    'model-version': version.version,
+    'model-uri': result.modelUri,
+    'version-url': result.versionUrl,
+    'run-id': version.run_id ?? '',
+    source: version.source ?? '',
+    digest: result.digest ?? '',
+  };
+  if (cfg.dryRun) {
+    core.info(`Dry run: would point ${aliases.map((a) => a.alias).join(', ')} at version ${version.version}. Nothing was written.`);
+    setOutputs(s, outputs);
+    await writeSummary(deps.env, renderPromotion({ ...result, durationMs: deps.clock.now() - s.started, dryRun: true }), s.secrets, s);
+    return;
+  }
+  await phase(s, 'Set aliases', async () => {
+    const ready = await awaitReady(mlflow, deps.clock, version, cfg.awaitTimeoutSeconds);
+    await setAliases(mlflow, cfg.modelName, ready.version, cfg.aliases);
+    for (const a of aliases)
+      core.info(
+        `Alias ${a.alias}: ${a.previous === ready.version ? `already on version ${ready.version}` : `${a.previous ? `version ${a.previous}` : 'new'} → version ${ready.version}`}`,
+      );
+  });
+  setOutputs(s, outputs);
+  core.info(`Promoted ${result.modelUri} in ${formatDuration(deps.clock.now() - s.started)}.`);
+  await writeSummary(deps.env, renderPromotion({ ...result, durationMs: deps.clock.now() - s.started }), s.secrets, s);
+}
+
+/** One core.group per phase, timed for the summary. */
+async function phase<T>(s: Session, name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = s.deps.clock.now();
+  try {
+    return await core.group(name, fn);
+  } finally {
+    s.timings.push({ phase: name, ms: s.deps.clock.now() - t0 });
+  }
+}
+
+/** On pull requests, the result as one comment, updated in place; a refusal is only a warning. */
+async function commentOnPullRequest(s: Session): Promise<void> {
+  const { cfg, deps, lineage } = s;
+  const prNumber = deps.github.payload.pull_request?.number;
+  if (!prNumber || !lineage.repository) return core.info('comment: not a pull_request event, so no comment.');
+  if (!s.summary || !cfg.githubToken) return;
+  const key = `${cfg.mode}${cfg.dryRun ? '-dry-run' : ''}:${cfg.modelName || cfg.trackingUri.host}`;
+  const marker = commentMarker(key);
+  try {
+    const outcome = await upsertComment(
+      { dispatcher: deps.dispatcher, userAgent: USER_AGENT, clock: deps.clock, secrets: s.secrets },
+      { apiUrl: deps.env.GITHUB_API_URL || 'https://api.github.com', repository: lineage.repository, prNumber, token: cfg.githubToken },
+      marker,
+      renderComment(marker, s.summary, lineage.runUrl),
+    );
+    if (outcome.kind === 'warning') core.warning(redact(outcome.message, s.secrets), { title: 'Pull-request comment not written' });
+    else if (outcome.kind === 'skipped') core.info(`comment: ${outcome.reason}`);
+    else core.info(`Pull-request comment ${outcome.kind}: ${outcome.url}`);
+  } catch (e) {
+    core.warning(redact(`Could not write the pull-request comment: ${String(e)}`, s.secrets), {
+      title: 'Pull-request comment not written',
+    });
+  }
 }
 
 // What the post: step needs to find a run the main step could not end.
@@ -520,11 +800,14 @@ async function endRun(s: Session, runInfo: RunInfo, status: 'FAILED' | 'KILLED',
   await client.setRunTag(step, runInfo.run_id, 'failure_reason', reason.slice(0, 5000)).catch(() => undefined);
 }
 
-async function writeSummary(env: NodeJS.ProcessEnv, markdown: string): Promise<void> {
+async function writeSummary(env: NodeJS.ProcessEnv, markdown: string, secrets: readonly string[], s?: Session): Promise<void> {
+  // Rendering escapes characters a key may hold (_ becomes &#95;): redact both spellings.
+  const text = capSummary(redact(markdown, [...secrets, ...secrets.map(escapeHtml)]));
+  if (s) s.summary = text;
   // core.summary reads the variable from process.env itself.
   if (!env.GITHUB_STEP_SUMMARY) return;
   try {
-    await core.summary.addRaw(markdown).write();
+    await core.summary.addRaw(text).write();
   } catch (e) {
     core.debug(`Could not write the job summary: ${String(e)}`);
   }

@@ -1,0 +1,228 @@
+// End to end, against a real `mlflow server`: mode promote moves aliases onto a version
+// registered earlier (by commit or by number) and uploads nothing; MLflow's Python client
+// reads the aliases back. Also: the pull-request comment, written through a small local
+// stand-in for GitHub's issue-comments API.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { errorOf } from '../support/action-asserts.ts';
+import { startMlflowServer, type MlflowServer } from '../support/mlflow-server.ts';
+import { SUPPORT_DIR } from '../support/paths.ts';
+import { pythonJson } from '../support/python.ts';
+import { registryState } from '../support/registry-state.ts';
+import { runAction } from '../support/run-action.ts';
+
+const SHA_A = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1';
+const SHA_B = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2';
+const GH_TOKEN = 'fake-gh-token-5a6b7c8d9e';
+
+let mlflow: MlflowServer;
+let modelDir: string;
+
+before(async () => {
+  const work = mkdtempSync(path.join(tmpdir(), 'e2e-promote-'));
+  const [server, made] = await Promise.all([
+    startMlflowServer(),
+    pythonJson<{ model_dir: string }>(path.join(SUPPORT_DIR, 'make_model.py'), [path.join(work, 'model')]),
+  ]);
+  mlflow = server;
+  modelDir = made.model_dir;
+});
+
+after(async () => {
+  await mlflow?.stop();
+});
+
+const plain = (over: Record<string, string> = {}) => ({ 'tracking-uri': mlflow.url, 'auth-url': '', ...over });
+
+async function register(name: string, sha: string, aliases = '') {
+  const r = await runAction(plain({ 'model-name': name, 'model-path': modelDir, aliases }), { env: { GITHUB_SHA: sha } });
+  assert.equal(r.code, 0, r.stdout);
+  return r.outputs['model-version']!;
+}
+
+/** Aliases as MLflow's own Python client resolves them. */
+async function aliasesOf(name: string, aliases: string[]): Promise<Record<string, string | null>> {
+  const script = `
+import json, sys, mlflow
+from mlflow import MlflowClient
+c = MlflowClient(tracking_uri=sys.argv[1], registry_uri=sys.argv[1])
+out = {}
+for a in sys.argv[3:]:
+    try:
+        out[a] = c.get_model_version_by_alias(sys.argv[2], a).version
+    except Exception:
+        out[a] = None
+print(json.dumps(out))
+`;
+  return pythonJson<Record<string, string | null>>('-c', [script, mlflow.url, name, ...aliases]);
+}
+
+describe('promote mode against a real MLflow server', () => {
+  test('by commit: the version registered for the release commit gets the alias; nothing is uploaded or created', async () => {
+    const v1 = await register('promo', SHA_A, 'staging');
+    const v2 = await register('promo', SHA_B, 'staging');
+    assert.deepEqual([v1, v2], ['1', '2']);
+    const before = await registryState(mlflow.url);
+
+    // A release of commit A, while B is the latest registration.
+    const r = await runAction(plain({ mode: 'promote', 'model-name': 'promo', aliases: 'champion' }), {
+      eventName: 'release',
+      env: { GITHUB_SHA: SHA_A },
+    });
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(r.outputs['model-version'], '1');
+    assert.equal(r.outputs['model-uri'], 'models:/promo/1');
+    assert.match(r.outputs.digest ?? '', /^sha256:[0-9a-f]{64}$/);
+    assert.match(r.outputs['run-id'] ?? '', /^[0-9a-f]{32}$/);
+    assert.deepEqual(await aliasesOf('promo', ['champion', 'staging']), { champion: '1', staging: '2' });
+    assert.match(r.summary, /🚀/);
+    assert.match(r.summary, /champion/);
+
+    // Only the alias changed: no run, no version, no experiment.
+    const after = await registryState(mlflow.url);
+    assert.deepEqual(after.runs, before.runs);
+    assert.deepEqual(after.versions, before.versions);
+    assert.equal(after.registeredModels.find((m) => m.name === 'promo')?.aliases.champion, '1');
+
+    // Promoting B moves the alias, and says from where.
+    const again = await runAction(plain({ mode: 'promote', 'model-name': 'promo', aliases: 'champion', 'git-sha': SHA_B }));
+    assert.equal(again.code, 0, again.stdout);
+    assert.equal(again.outputs['model-version'], '2');
+    assert.match(again.stdout, /Alias champion: version 1 → version 2/);
+    assert.match(again.summary, /1[^\n]*→[^\n]*2/);
+    assert.deepEqual(await aliasesOf('promo', ['champion']), { champion: '2' });
+  });
+
+  test('by version number, and a dry run that moves nothing', async () => {
+    await register('promo-v', SHA_A);
+    await register('promo-v', SHA_B);
+    const dry = await runAction(plain({ mode: 'promote', 'model-name': 'promo-v', aliases: 'prod', version: '1', 'dry-run': 'true' }));
+    assert.equal(dry.code, 0, dry.stdout);
+    assert.equal(dry.outputs['model-version'], '1');
+    assert.match(dry.summary, /🧪/);
+    assert.deepEqual(await aliasesOf('promo-v', ['prod']), { prod: null });
+
+    const r = await runAction(plain({ mode: 'promote', 'model-name': 'promo-v', aliases: 'prod', version: '1' }));
+    assert.equal(r.code, 0, r.stdout);
+    assert.deepEqual(await aliasesOf('promo-v', ['prod']), { prod: '1' });
+  });
+
+  test('a commit without a version, a missing version and a missing model fail clearly and change nothing', async () => {
+    await register('promo-x', SHA_A, 'champion');
+    const before = await registryState(mlflow.url);
+    const cases: Array<[Record<string, string>, RegExp, RegExp]> = [
+      [
+        { 'model-name': 'promo-x', 'git-sha': SHA_B },
+        /no version of "promo-x" was registered for commit bbbbbbbbbbbb/,
+        /Register the model for this commit first/,
+      ],
+      [{ 'model-name': 'promo-x', version: '9' }, /version 9 of "promo-x" does not exist/, /Check the version input/],
+      [{ 'model-name': 'no-such-model', version: '1' }, /the registered model "no-such-model" does not exist/, /Check model-name/],
+    ];
+    for (const [inputs, message, hint] of cases) {
+      const r = await runAction(plain({ mode: 'promote', aliases: 'champion', ...inputs }));
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(errorOf(r), message);
+      assert.match(errorOf(r), hint);
+      assert.match(r.summary, /❌ Promotion failed/);
+      assert.equal(r.outputs['model-version'], undefined);
+    }
+    assert.deepEqual(await registryState(mlflow.url), before);
+    assert.deepEqual(await aliasesOf('promo-x', ['champion']), { champion: '1' });
+  });
+});
+
+/** Just enough of GitHub's issue-comments API to see what the action writes, and to refuse it. */
+async function startFakeGitHub(opts: { refuse?: boolean } = {}) {
+  const comments: Array<{ id: number; body: string }> = [];
+  const calls: string[] = [];
+  const auth: string[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      calls.push(`${req.method} ${req.url}`);
+      auth.push(req.headers.authorization ?? '');
+      const json = (status: number, data: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(data));
+      };
+      if (opts.refuse) return json(403, { message: 'Resource not accessible by integration' });
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (req.method === 'GET' && /^\/repos\/acme\/churn-model\/issues\/\d+\/comments$/.test(url.pathname))
+        return json(
+          200,
+          comments.map((c) => ({ ...c, user: { login: 'github-actions[bot]', type: 'Bot' }, html_url: `https://github.test/c/${c.id}` })),
+        );
+      if (req.method === 'POST' && /\/issues\/\d+\/comments$/.test(url.pathname)) {
+        const c = { id: comments.length + 1, body: (JSON.parse(body) as { body: string }).body };
+        comments.push(c);
+        return json(201, { ...c, html_url: `https://github.test/c/${c.id}` });
+      }
+      const m = /\/issues\/comments\/(\d+)$/.exec(url.pathname);
+      const existing = m && comments.find((c) => c.id === Number(m[1]));
+      if (req.method === 'PATCH' && existing) {
+        existing.body = (JSON.parse(body) as { body: string }).body;
+        return json(200, { ...existing, html_url: `https://github.test/c/${existing.id}` });
+      }
+      json(404, { message: 'Not Found' });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, comments, calls, auth, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+describe('the pull-request comment', () => {
+  const pr = { eventName: 'pull_request', event: { pull_request: { number: 5, head: { sha: SHA_A, ref: 'f' } } } };
+
+  test('verify on a pull request keeps one comment, updated in place, with the checks', async () => {
+    const gh = await startFakeGitHub();
+    try {
+      const inputs = plain({ mode: 'verify', comment: 'true', 'github-token': GH_TOKEN });
+      const first = await runAction(inputs, { ...pr, env: { GITHUB_API_URL: gh.url } });
+      assert.equal(first.code, 0, first.stdout);
+      const second = await runAction(inputs, { ...pr, env: { GITHUB_API_URL: gh.url } });
+      assert.equal(second.code, 0, second.stdout);
+      assert.equal(gh.comments.length, 1, 'one comment, updated');
+      assert.ok(gh.calls.some((c) => c.startsWith('PATCH /repos/acme/churn-model/issues/comments/1')));
+      assert.match(gh.comments[0]!.body, /<!-- hokusai-register-model-action:/);
+      assert.match(gh.comments[0]!.body, /Registry check passed/);
+      assert.ok(gh.auth.every((a) => a === `Bearer ${GH_TOKEN}`));
+      assert.ok(!second.visibleStdout.includes(GH_TOKEN));
+    } finally {
+      await gh.stop();
+    }
+  });
+
+  test("no permission (a fork's read-only token) is a warning; the step still passes", async () => {
+    const gh = await startFakeGitHub({ refuse: true });
+    try {
+      const r = await runAction(plain({ mode: 'verify', comment: 'true', 'github-token': GH_TOKEN }), {
+        ...pr,
+        env: { GITHUB_API_URL: gh.url },
+      });
+      assert.equal(r.code, 0, r.stdout);
+      assert.match(r.stdout, /::warning title=Pull-request comment not written::.*pull-requests: write/);
+      assert.equal(gh.comments.length, 0);
+    } finally {
+      await gh.stop();
+    }
+  });
+
+  test('on a push there is no pull request to comment on: no request is made', async () => {
+    const gh = await startFakeGitHub();
+    try {
+      const r = await runAction(plain({ mode: 'verify', comment: 'true', 'github-token': GH_TOKEN }), { env: { GITHUB_API_URL: gh.url } });
+      assert.equal(r.code, 0, r.stdout);
+      assert.deepEqual(gh.calls, []);
+    } finally {
+      await gh.stop();
+    }
+  });
+});
