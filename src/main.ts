@@ -593,7 +593,8 @@ async function notifyHokusai(
   } catch (thrown) {
     const error = toActionError(thrown, 'Notify Hokusai');
     if (error.code === 'CANCELLED') throw error;
-    return { result: { ...about, event: 'failed', detail: redact(`${error.message}. ${error.hint}`, s.secrets) }, error };
+    const said = error.serverMessage ? ` The server said: ${error.serverMessage}.` : '';
+    return { result: { ...about, event: 'failed', detail: redact(`${error.message}.${said} ${error.hint}`, s.secrets) }, error };
   }
 }
 
