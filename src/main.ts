@@ -645,8 +645,8 @@ async function saveReceipt(
       core.info(`Receipt uploaded as artifact "${up.name}"${up.url ? `: ${up.url}` : ''}.`);
       return { path, artifactName: up.name, artifactUrl: up.url };
     }
-    if (up.kind === 'unavailable') core.notice(up.reason, { title: 'Receipt not uploaded' });
-    else core.warning(up.reason, { title: 'Receipt not uploaded' });
+    const say = up.kind === 'unavailable' ? core.notice : core.warning;
+    say(`${up.reason}. The receipt is at ${path}.`, { title: 'Receipt not uploaded' });
     return { path, note: up.reason };
   });
 }

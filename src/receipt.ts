@@ -178,8 +178,8 @@ export function isGhesServer(serverUrl: string | undefined): boolean {
   return host !== 'GITHUB.COM' && !host.endsWith('.GHE.COM') && !host.endsWith('.LOCALHOST');
 }
 
-function ghesReason(file: string): string {
-  return `the workflow artifact store used by @actions/artifact v2+ is not available on GitHub Enterprise Server, so the receipt was not uploaded; it is still at ${file}`;
+function ghesReason(): string {
+  return 'the workflow artifact store used by @actions/artifact v2+ is not available on GitHub Enterprise Server';
 }
 
 /** Where the artifact can be downloaded from, when the run's coordinates are known. */
@@ -196,12 +196,12 @@ export function artifactUrl(env: NodeJS.ProcessEnv, id: number): string | undefi
  * message as well as by name: the library's twirp client rethrows its NetworkError and
  * UsageError as plain `Error("Failed to CreateArtifact: <message>")`.
  */
-export function classifyUploadError(err: unknown, file: string): Exclude<ReceiptUpload, { kind: 'uploaded' }> {
+export function classifyUploadError(err: unknown): Exclude<ReceiptUpload, { kind: 'uploaded' }> {
   const name = err instanceof Error ? err.name : '';
   const message = ((err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '').replace(/[.\s]+$/, '');
-  const kept = `The registration itself succeeded; the receipt is at ${file}.`;
+  const kept = 'The registration itself succeeded.';
   if (name === 'GHESNotSupportedError' || /not currently supported on GHES/.test(message)) {
-    return { kind: 'unavailable', reason: ghesReason(file) };
+    return { kind: 'unavailable', reason: ghesReason() };
   }
   const network = /Unable to make request: (\w+)/.exec(message);
   if (name === 'NetworkError' || network) {
@@ -238,19 +238,19 @@ export async function uploadReceipt(file: string, name: string, env: NodeJS.Proc
   if (!env.ACTIONS_RUNTIME_TOKEN || !env.ACTIONS_RESULTS_URL) {
     return {
       kind: 'unavailable',
-      reason: `not running in the GitHub Actions runtime (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL are not set), so the receipt was not uploaded; it is at ${file}`,
+      reason: 'not running in the GitHub Actions runtime (ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL are not set)',
     };
   }
-  if (isGhesServer(env.GITHUB_SERVER_URL)) return { kind: 'unavailable', reason: ghesReason(file) };
+  if (isGhesServer(env.GITHUB_SERVER_URL)) return { kind: 'unavailable', reason: ghesReason() };
   try {
     // Loaded only here: it adds megabytes and start-up time to every run otherwise.
     const { DefaultArtifactClient } = await import('@actions/artifact');
     const result = await new DefaultArtifactClient().uploadArtifact(name, [file], path.dirname(file));
     if (result.id === undefined) {
-      return { kind: 'failed', reason: `the artifact service did not return an artifact id. The receipt is at ${file}.` };
+      return { kind: 'failed', reason: 'the artifact service did not return an artifact id' };
     }
     return { kind: 'uploaded', name, id: result.id, size: result.size ?? 0, url: artifactUrl(env, result.id) };
   } catch (err) {
-    return classifyUploadError(err, file);
+    return classifyUploadError(err);
   }
 }

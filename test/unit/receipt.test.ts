@@ -245,7 +245,7 @@ test('uploadReceipt: a name already used in this run fails with a reason, and do
   assert.equal(first.kind, 'uploaded');
   const second = await withEnv(fake.env(), () => uploadReceipt(file, name, process.env));
   assert.equal(second.kind, 'failed');
-  assert.match(second.kind === 'failed' ? second.reason : '', /already exists in this workflow run.*receipt is at /s);
+  assert.match(second.kind === 'failed' ? second.reason : '', /already exists in this workflow run.*registration itself succeeded/s);
 });
 
 test('uploadReceipt: CreateArtifact answering 409 gives failed, never a throw', async () => {
@@ -315,7 +315,6 @@ test('uploadReceipt: on GHES it is unavailable, and nothing is sent nor resolved
     );
     assert.equal(result.kind, 'unavailable');
     assert.match(result.kind === 'unavailable' ? result.reason : '', /not available on GitHub Enterprise Server/);
-    assert.ok(result.kind === 'unavailable' && result.reason.includes(file));
   } finally {
     blocked.mock.restore();
   }
@@ -324,16 +323,16 @@ test('uploadReceipt: on GHES it is unavailable, and nothing is sent nor resolved
 });
 
 test("classifyUploadError: the library's own error types get their own advice", () => {
-  const ghes = classifyUploadError(new GHESNotSupportedError(), '/r.json');
+  const ghes = classifyUploadError(new GHESNotSupportedError());
   assert.equal(ghes.kind, 'unavailable');
-  assert.match(ghes.reason, /GitHub Enterprise Server.*still at \/r\.json/);
-  const quota = classifyUploadError(new UsageError(), '/r.json');
+  assert.match(ghes.reason, /GitHub Enterprise Server/);
+  const quota = classifyUploadError(new UsageError());
   assert.equal(quota.kind, 'failed');
   assert.match(quota.reason, /quota/);
-  const net = classifyUploadError(new NetworkError('ETIMEDOUT'), '/r.json');
+  const net = classifyUploadError(new NetworkError('ETIMEDOUT'));
   assert.match(net.reason, /ETIMEDOUT.*allow the GitHub Actions endpoints/);
   assert.doesNotMatch(net.reason, /\n/);
-  assert.match(classifyUploadError('boom', '/r.json').reason, /artifact upload failed: boom/);
+  assert.match(classifyUploadError('boom').reason, /artifact upload failed: boom/);
 });
 
 const execFileP = promisify(execFile);
@@ -367,7 +366,7 @@ test('uploadReceipt: without the Actions runtime it is unavailable and @actions/
     seen: string[];
   };
   assert.equal(out.noRuntime.kind, 'unavailable');
-  assert.match(out.noRuntime.reason, /ACTIONS_RUNTIME_TOKEN.*not set.*it is at /);
+  assert.match(out.noRuntime.reason, /ACTIONS_RUNTIME_TOKEN.*not set/);
   assert.equal(out.afterNoRuntime, 0);
   assert.equal(out.ghes.kind, 'unavailable');
   assert.equal(out.afterGhes, 0);
