@@ -352,6 +352,7 @@ async function registerMode(s: Session): Promise<void> {
       reuse: decision.kind === 'reuse' ? decision.version.version : undefined,
       modelExists: preflight.modelExists,
       timings: s.timings,
+      hokusai: cfg.hokusai,
     };
     core.info(
       `Dry run: would register ${model.files.length} files (${formatBytes(model.totalBytes)}) as a new version of "${cfg.modelName}". Nothing was written.`,

@@ -376,6 +376,8 @@ export interface DryRunPlan {
   modelExists: boolean;
   /** Time spent in each phase so far. */
   timings?: readonly Timing[];
+  /** Token metadata a real run would set, and whether it would notify the platform. */
+  hokusai?: { tokenId: string; metric: string; value: string; proposalId: string; notify: boolean };
 }
 
 /** register mode with dry-run: what a real run would do. */
@@ -395,6 +397,13 @@ export function renderPlan(p: DryRunPlan): string {
     ['Commit', p.commit ? code(p.commit.slice(0, 12)) : '—'],
     ['Version for this commit', existing],
   ];
+  if (p.hokusai) {
+    const h = p.hokusai;
+    rows.push([
+      'Hokusai',
+      `token ${code(h.tokenId)}, proposal ${code(h.proposalId)}, ${code(h.metric)} = ${text(h.value, INLINE_MAX)}; ${h.notify ? 'a real run tags the version and sends the registration event' : 'a real run tags the version (notify-hokusai is false: no event)'}`,
+    ]);
+  }
   const heading = `## 🧪 Dry run: would register ${code(p.modelName)}`;
   return capSummary(`${heading}\n\nNothing was written to the registry.\n\n${table(rows)}\n${renderTimings(p.timings ?? [])}`);
 }

@@ -444,3 +444,14 @@ test('bytes and durations read at a glance', () => {
   assert.equal(formatDuration(250), '250 ms');
   assert.equal(formatDuration(125_000), '2 min 5 s');
 });
+
+test('a dry run with token metadata says what a real run would set and send', () => {
+  const hokusai = { tokenId: 'XRAY', metric: 'auroc', value: '0.82', proposalId: 'P-1', notify: true };
+  const md = renderPlan({ ...plan, hokusai });
+  assert.match(
+    md,
+    /\| Hokusai \| token <code>XRAY<\/code>, proposal <code>P-1<\/code>, <code>auroc<\/code> = 0\.82; a real run tags the version and sends the registration event \|/,
+  );
+  assert.match(renderPlan({ ...plan, hokusai: { ...hokusai, notify: false } }), /notify-hokusai is false: no event/);
+  assert.doesNotMatch(renderPlan(plan), /Hokusai/);
+});
