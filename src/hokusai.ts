@@ -1,6 +1,7 @@
 // What makes an MLflow registration a Hokusai registration: the version tags the Hokusai
 // CLI sets, and the registration event that tells the platform (and moves the token out of
 // draft). Contract: POST {api-url}/api/models/tokenized-registration-events, Bearer key.
+import { createHash } from 'node:crypto';
 import { ActionError } from './errors.ts';
 import type { HttpClient } from './http.ts';
 import type { HokusaiToken } from './inputs.ts';
@@ -15,11 +16,26 @@ export function hokusaiTags(token: HokusaiToken, runId: string): Tag[] {
   return [
     { key: 'hokusai_token_id', value: token.tokenId },
     { key: 'benchmark_metric', value: token.metric },
-    { key: 'benchmark_value', value: token.value },
+    { key: 'benchmark_value', value: benchmarkText(token.value) },
     { key: 'hokusai_status', value: 'registered' },
     { key: 'hokusai_proposal_identifier', value: token.proposalId },
     { key: 'mlflow_run_id', value: runId },
   ];
+}
+
+/** The value as the CLI stores it (Python's str(float)): "8.2e-1" and "+.82" both give "0.82", "1" gives "1.0". */
+export function benchmarkText(value: string): string {
+  const n = Number(value);
+  return Number.isInteger(n) && Math.abs(n) < 1e16 ? n.toFixed(1) : String(n);
+}
+
+/** A fingerprint of what the platform was told, so a re-run can tell whether it must tell it again. */
+export function eventFingerprint(e: RegistrationEvent): string {
+  // The lineage tags differ per attempt and are not part of what the platform records.
+  return createHash('sha256')
+    .update(JSON.stringify({ ...e, tags: undefined }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 export interface RegistrationEvent {
@@ -59,6 +75,7 @@ export function eventUrl(base: URL): URL {
 }
 
 const STEP = 'Notify Hokusai';
+const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /** Sends the event; the platform's refusal comes back as an ActionError saying what to change. */
 export async function sendRegistrationEvent(
@@ -75,6 +92,9 @@ export async function sendRegistrationEvent(
     json: event,
     authorization: `Bearer ${apiKey}`,
     hintFor: (status) => eventHint(status, event),
+    // Each accepted POST emits an event: retry only what surely did not reach the platform's
+    // handler (rate limit, service unavailable, no connection). Its 502 is a verdict, not a glitch.
+    retryWhen: (e) => e.status === 429 || e.status === 503 || NOT_SENT.has(e.retry?.reason ?? ''),
   });
   if (res.data?.event_emitted === false)
     throw new ActionError('the Hokusai API answered, but says it did not emit the event (event_emitted: false)', {

@@ -30,6 +30,8 @@ export interface HttpRequest {
    * attempt may have created after all (a 500 sent after the commit). Found: that is the answer.
    */
   recover?: () => Promise<unknown>;
+  /** Narrows the default retries for a call that must not be repeated blindly (e.g. one that emits an event). */
+  retryWhen?: (err: ActionError) => boolean;
 }
 
 export interface HttpResponse<T> {
@@ -82,6 +84,7 @@ export class HttpClient {
         return await this.sendOnce<T>(req);
       } catch (err) {
         if (!(err instanceof ActionError) || !err.retry || signal?.aborted) throw err;
+        if (req.retryWhen && !req.retryWhen(err)) throw err;
         const wait = backoffMs(attempt, policy, this.opts.random, err.retry.afterMs);
         const last = attempt > policy.maxRetries || clock.now() - started + wait > policy.budgetMs;
         if (!last) {

@@ -376,8 +376,11 @@ function crossFieldIssues(raw: RawInputs): Array<{ input: string; message: strin
 
   // promote: which version, and which aliases.
   if (promote) {
-    if (parseAliasList(raw.aliases).length === 0)
-      add('aliases', 'is empty: promote points aliases at an existing version; name at least one, e.g. aliases: champion.');
+    if (parseAliasList(raw.aliases).length === 0 && raw['token-id'] === '')
+      add(
+        'aliases',
+        'is empty: promote points aliases at an existing version; name at least one, e.g. aliases: champion (or give token-id to send the Hokusai registration event for that version).',
+      );
     if (raw.version !== '' && raw['git-sha'] !== '')
       add('version', 'and git-sha are both set: give one (version picks a version; git-sha picks the version registered for that commit).');
   } else {
@@ -387,8 +390,9 @@ function crossFieldIssues(raw: RawInputs): Array<{ input: string; message: strin
 
   // Hokusai token metadata: all of it describes a token, so it needs the token id.
   const token = raw['token-id'] !== '';
-  if (token && !register) add('token-id', 'applies to mode: register only (the token metadata is set on the version it registers).');
-  if (token && register) {
+  if (token && !register && !promote)
+    add('token-id', 'applies to mode: register or promote (the token metadata is set on the version registered or promoted).');
+  if (token && (register || promote)) {
     for (const input of ['benchmark-metric', 'benchmark-value'] as const)
       if (raw[input] === '')
         add(input, `is required with token-id: the platform needs the benchmark ${input.slice(10)} of every token model.`);

@@ -9,10 +9,10 @@ import * as core from '@actions/core';
 import { context } from '@actions/github';
 import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import { requireWrite, validateKey } from './auth.ts';
-import { commentMarker, renderComment, upsertComment } from './comment.ts';
+import { commentMarker, commentTargetFrom, renderComment, upsertComment } from './comment.ts';
 import { ActionError, formatError, redact, toActionError } from './errors.ts';
 import { DEFAULT_POLICY, HttpClient } from './http.ts';
-import { EVENT_SENT_TAG, hokusaiTags, registrationEvent, sendRegistrationEvent } from './hokusai.ts';
+import { EVENT_SENT_TAG, eventFingerprint, hokusaiTags, registrationEvent, sendRegistrationEvent } from './hokusai.ts';
 import { parseInputs, readRawInputs, type Config } from './inputs.ts';
 import { lineageFrom, lineageTags, mlflowSourceTags, type GitHubContext, type Lineage } from './lineage.ts';
 import { buildManifest, manifestDigest, type ManifestEntry } from './manifest.ts';
@@ -99,6 +99,8 @@ interface Session {
   timings: Timing[];
   /** The summary as written, for the pull-request comment. */
   summary?: string;
+  /** Set once MLflow has the version for good, so a later failure or cancel can say so. */
+  registered?: { modelUri: string; version: string };
 }
 
 /** Reads and masks the inputs, and builds the clients both entry points use. */
@@ -186,10 +188,17 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     if (cancelledBy) {
       // Keep what had happened by then (e.g. "version 3 was created, but …") unless it is just the abort.
       const before = err.code === 'CANCELLED' ? '' : ` (${err.message})`;
+      const done = session?.registered;
       err = new ActionError(`the job was cancelled (${cancelledBy}) during this step${before}`, {
         step: err.step,
-        hint: `Nothing to fix: the runner cancelled the job.${session?.activeRun || session?.pendingRun ? ' The MLflow run this job started is marked KILLED.' : ''} Re-run the job to register.`,
+        hint: done
+          ? `Nothing to fix: the runner cancelled the job after ${done.modelUri} was registered, so that version stays.${session?.cfg.hokusai?.notify ? ` If the Hokusai event was under way, the platform may not have been told (the version has no ${EVENT_SENT_TAG} tag then). ${eventRetryHint(session.cfg.modelName, done.version)}` : ''}`
+          : `Nothing to fix: the runner cancelled the job.${session?.activeRun || session?.pendingRun ? ' The MLflow run this job started is marked KILLED.' : ''} Re-run the job to register.`,
       });
+    }
+    if (session?.registered && !err.reported) {
+      // The version exists whatever failed after it: a later step may still want it.
+      setOutputs(session, { 'model-version': session.registered.version, 'model-uri': session.registered.modelUri });
     }
     if (session && !session.activeRun && session.pendingRun) {
       // Cancelled (or failed) while runs/create was in flight: the server may have made the run anyway.
@@ -202,7 +211,7 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
       await endRun(session, session.activeRun, cancelledBy ? 'KILLED' : 'FAILED', redact(`${err.step}: ${err.message}`, secrets));
     }
     core.setFailed(redact(formatError(err), secrets));
-    if (!err.reported) await writeSummary(deps.env, renderFailure(err, modeTitle), secrets, session);
+    if (!err.reported) await writeSummary(deps.env, renderFailure(err, modeTitle, session?.lineage.runUrl), secrets, session);
   } finally {
     deps.signals.off('SIGINT', onSignal);
     deps.signals.off('SIGTERM', onSignal);
@@ -472,12 +481,8 @@ async function reuseVersion(s: Session, existing: ModelVersion, model: ScannedMo
     const ready = await awaitReady(mlflow, deps.clock, existing, cfg.awaitTimeoutSeconds);
     await setAliases(mlflow, cfg.modelName, ready.version, cfg.aliases);
     for (const alias of cfg.aliases) core.info(`Alias ${alias} → version ${ready.version}`);
-    if (cfg.hokusai) {
-      // The first run may have had other token inputs: the version carries what this run says.
-      const tags = hokusaiTags(cfg.hokusai, ready.run_id ?? '').filter((t) => tagOf(ready, t.key) !== t.value);
-      for (const t of tags) await mlflow.setModelVersionTag('Reuse version', cfg.modelName, ready.version, t.key, t.value);
-      ready.tags = [...(ready.tags ?? []).filter((t) => !tags.some((n) => n.key === t.key)), ...tags];
-    }
+    // The first run may have had other token inputs: the version carries what this run says.
+    await tagWithToken(s, ready);
     return ready;
   });
   const runId = version.run_id ?? '';
@@ -507,6 +512,7 @@ async function finish(
 ): Promise<void> {
   const { cfg, lineage } = s;
   const modelUri = `models:/${cfg.modelName}/${version.version}`;
+  s.registered = { modelUri, version: version.version };
   const event = await notifyHokusai(s, version, rest.runId, modelUri);
   const receipt = await saveReceipt(s, version, model, modelUri, rest, event?.result);
   const result: RegisteredResult = {
@@ -547,9 +553,7 @@ async function finish(
   await writeSummary(s.deps.env, renderSuccess(result), s.secrets, s);
   if (event?.error) {
     const err = event.error;
-    const retry = lineage.commit
-      ? `Then re-run this job: it reuses version ${version.version} (same commit, same content) and sends only the event.`
-      : 'Then send the event again, e.g. with the Hokusai CLI.';
+    const retry = `${eventRetryHint(cfg.modelName, version.version)}${lineage.commit ? ` Re-running this job does the same when the model files are unchanged (same commit and digest: the version is reused); a retrained model gets a new version, which is announced instead.` : ''}`;
     throw new ActionError(`${modelUri} is registered in MLflow, but the Hokusai platform was not told: ${err.message}`, {
       ...err.details(),
       hint: `${err.hint} ${retry}`,
@@ -570,25 +574,30 @@ async function notifyHokusai(
   if (!token) return undefined;
   const about = { tokenId: token.tokenId, metric: token.metric, value: token.value, proposalId: token.proposalId };
   if (!token.notify) return { result: { ...about, event: 'skipped', detail: 'notify-hokusai is false' } };
-  if (tagOf(version, EVENT_SENT_TAG) === 'sent')
-    return { result: { ...about, event: 'skipped', detail: `the platform was told about version ${version.version} by an earlier run` } };
   const { apiUrl, apiKey } = cfg;
   if (!apiUrl || !apiKey) return { result: { ...about, event: 'skipped', detail: 'api-url or api-key is empty' } }; // refused by the inputs
+  const body = registrationEvent(token, {
+    modelName: cfg.modelName,
+    version: version.version,
+    runId,
+    modelUri,
+    tags: lineageTags(s.lineage, ''),
+  });
+  // The tag holds a fingerprint of what was sent: other token inputs for the same version are sent again.
+  const sent = `sent:${eventFingerprint(body)}`;
+  if (tagOf(version, EVENT_SENT_TAG) === sent)
+    return { result: { ...about, event: 'skipped', detail: `the platform was told about version ${version.version} by an earlier run` } };
   try {
     await phase(s, 'Notify Hokusai', async () => {
-      const body = registrationEvent(token, {
-        modelName: cfg.modelName,
-        version: version.version,
-        runId,
-        modelUri,
-        tags: lineageTags(s.lineage, ''),
-      });
       const { modelId } = await sendRegistrationEvent(s.http, apiUrl, apiKey, body);
       core.info(`The Hokusai platform accepted the registration event${modelId ? ` (model id ${modelId})` : ''}.`);
-      // Remembered on the version, so a re-run does not send it twice.
       await s.mlflow
-        .setModelVersionTag('Notify Hokusai', cfg.modelName, version.version, EVENT_SENT_TAG, 'sent')
-        .catch((e: unknown) => core.debug(`Could not tag the version with ${EVENT_SENT_TAG}: ${String(e)}`));
+        .setModelVersionTag('Notify Hokusai', cfg.modelName, version.version, EVENT_SENT_TAG, sent)
+        .catch((e: unknown) =>
+          core.warning(
+            `The platform has the event, but version ${version.version} could not be tagged ${EVENT_SENT_TAG} (${e instanceof Error ? e.message : String(e)}): a re-run would send the event again.`,
+          ),
+        );
     });
     return { result: { ...about, event: 'sent' } };
   } catch (thrown) {
@@ -598,6 +607,10 @@ async function notifyHokusai(
     return { result: { ...about, event: 'failed', detail: redact(`${error.message}.${said} ${error.hint}`, s.secrets) }, error };
   }
 }
+
+/** How to send the event for one existing version, without registering anything. */
+const eventRetryHint = (model: string, version: string) =>
+  `To send it for this version alone, run the action with mode: promote, model-name: ${model}, version: ${version} and the same token-id, benchmark-metric and benchmark-value.`;
 
 /** Writes the receipt under RUNNER_TEMP and uploads it as a workflow artifact when the runtime allows. */
 async function saveReceipt(
@@ -632,7 +645,16 @@ async function saveReceipt(
       },
       createdAt: new Date(deps.clock.now()),
     });
-    const path = await writeReceipt(deps.env.RUNNER_TEMP || os.tmpdir(), receipt);
+    let path: string;
+    try {
+      path = await writeReceipt(deps.env.RUNNER_TEMP || os.tmpdir(), receipt);
+    } catch (e) {
+      // The registration stands; a full or read-only disk only costs the receipt.
+      core.warning(`Could not write the receipt: ${e instanceof Error ? e.message : String(e)}. The registration itself succeeded.`, {
+        title: 'Receipt not written',
+      });
+      return undefined;
+    }
     core.info(`Receipt written to ${path}.`);
     if (!cfg.uploadReceipt) return { path, note: 'upload-receipt is false' };
     const name = artifactName({
@@ -721,22 +743,58 @@ async function promoteMode(s: Session): Promise<void> {
     digest: result.digest ?? '',
   };
   if (cfg.dryRun) {
-    core.info(`Dry run: would point ${aliases.map((a) => a.alias).join(', ')} at version ${version.version}. Nothing was written.`);
+    const status = version.status && version.status !== 'READY' ? ` (now ${version.status})` : '';
+    const what = aliases.length ? `point ${aliases.map((a) => a.alias).join(', ')} at` : 'announce';
+    core.info(`Dry run: would ${what} version ${version.version}${status}. Nothing was written.`);
     setOutputs(s, outputs);
     await writeSummary(deps.env, renderPromotion({ ...result, durationMs: deps.clock.now() - s.started, dryRun: true }), s.secrets, s);
     return;
   }
-  await phase(s, 'Set aliases', async () => {
-    const ready = await awaitReady(mlflow, deps.clock, version, cfg.awaitTimeoutSeconds);
-    await setAliases(mlflow, cfg.modelName, ready.version, cfg.aliases);
+  const ready = await phase(s, 'Promote version', async () => {
+    if (version.status !== 'READY')
+      core.info(`Waiting for version ${version.version} (${version.status ?? 'status unknown'}) to become READY.`);
+    const current = await awaitReady(mlflow, deps.clock, version, cfg.awaitTimeoutSeconds).catch((e: unknown) => {
+      if (!(e instanceof ActionError)) throw e;
+      throw new ActionError(e.message, {
+        ...e.details(),
+        hint: 'This version cannot be promoted: promote another one with the version input, or register the model again.',
+      });
+    });
+    await setAliases(mlflow, cfg.modelName, current.version, cfg.aliases);
     for (const a of aliases)
       core.info(
-        `Alias ${a.alias}: ${a.previous === ready.version ? `already on version ${ready.version}` : `${a.previous ? `version ${a.previous}` : 'new'} → version ${ready.version}`}`,
+        `Alias ${a.alias}: ${a.previous === current.version ? `already on version ${current.version}` : `${a.previous ? `version ${a.previous}` : 'new'} → version ${current.version}`}`,
       );
+    if (cfg.hokusai) await tagWithToken(s, current);
+    return current;
   });
-  setOutputs(s, outputs);
+  s.registered = { modelUri: result.modelUri, version: ready.version };
+  const event = await notifyHokusai(s, ready, ready.run_id ?? '', result.modelUri);
+  setOutputs(s, { ...outputs, ...(event ? { 'hokusai-event': event.result.event } : {}) });
   core.info(`Promoted ${result.modelUri} in ${formatDuration(deps.clock.now() - s.started)}.`);
-  await writeSummary(deps.env, renderPromotion({ ...result, durationMs: deps.clock.now() - s.started }), s.secrets, s);
+  await writeSummary(
+    deps.env,
+    renderPromotion({ ...result, durationMs: deps.clock.now() - s.started, hokusai: event?.result }),
+    s.secrets,
+    s,
+  );
+  if (event?.error) {
+    const err = event.error;
+    throw new ActionError(`${result.modelUri} is registered in MLflow, but the Hokusai platform was not told: ${err.message}`, {
+      ...err.details(),
+      hint: `${err.hint} Then run this step again: it sends only what is missing.`,
+      reported: true,
+    });
+  }
+}
+
+/** The token tags on an existing version, where they differ from what it carries. */
+async function tagWithToken(s: Session, version: ModelVersion): Promise<void> {
+  const { cfg, mlflow } = s;
+  if (!cfg.hokusai) return;
+  const changed = hokusaiTags(cfg.hokusai, version.run_id ?? '').filter((t) => tagOf(version, t.key) !== t.value);
+  for (const t of changed) await mlflow.setModelVersionTag('Tag version', cfg.modelName, version.version, t.key, t.value);
+  version.tags = [...(version.tags ?? []).filter((t) => !changed.some((n) => n.key === t.key)), ...changed];
 }
 
 /** One core.group per phase, timed for the summary. */
@@ -752,15 +810,15 @@ async function phase<T>(s: Session, name: string, fn: () => Promise<T>): Promise
 /** On pull requests, the result as one comment, updated in place; a refusal is only a warning. */
 async function commentOnPullRequest(s: Session): Promise<void> {
   const { cfg, deps, lineage } = s;
-  const prNumber = deps.github.payload.pull_request?.number;
-  if (!prNumber || !lineage.repository) return core.info('comment: not a pull_request event, so no comment.');
-  if (!s.summary || !cfg.githubToken) return;
+  const target = commentTargetFrom(deps.github, deps.env.GITHUB_API_URL, cfg.githubToken ?? '');
+  if ('kind' in target) return core.info(`No pull-request comment: ${target.reason}.`);
+  if (!s.summary) return;
   const key = `${cfg.mode}${cfg.dryRun ? '-dry-run' : ''}:${cfg.modelName || cfg.trackingUri.host}`;
   const marker = commentMarker(key);
   try {
     const outcome = await upsertComment(
       { dispatcher: deps.dispatcher, userAgent: USER_AGENT, clock: deps.clock, secrets: s.secrets },
-      { apiUrl: deps.env.GITHUB_API_URL || 'https://api.github.com', repository: lineage.repository, prNumber, token: cfg.githubToken },
+      target,
       marker,
       renderComment(marker, s.summary, lineage.runUrl),
     );

@@ -82,6 +82,8 @@ export interface PromotionResult {
   timings: readonly Timing[];
   /** Nothing was written: the aliases would move as shown. */
   dryRun?: boolean;
+  /** promote with token-id: the registration event sent for this version. */
+  hokusai?: HokusaiResult;
 }
 
 /** GitHub rejects a step summary over 1024 KiB; the rest is headroom. */
@@ -314,16 +316,17 @@ export function renderPromotion(p: PromotionResult): string {
   if (p.digest) rows.push(['Digest', code(p.digest)]);
   if (p.source) rows.push(['Source', code(p.source, TEXT_MAX)]);
   if (p.runId) rows.push(['Run', code(p.runId)]);
+  if (p.hokusai) rows.push(['Hokusai', hokusaiText(p.hokusai)]);
   if (p.runUrl) rows.push(['Workflow run', link('this run', p.runUrl)]);
   rows.push(['Duration', formatDuration(p.durationMs)]);
   const to = shown.length ? ` to ${shown.map((a) => code(a.alias)).join(', ')}${p.aliases.length > shown.length ? ', …' : ''}` : '';
   const heading = p.dryRun
     ? `## 🧪 Dry run: would promote ${code(p.modelName)} version ${version}${to}\n\nNothing was written to the registry.`
-    : `## 🚀 Promoted ${code(p.modelName)} version ${version}${to}`;
+    : `## 🚀 ${shown.length ? 'Promoted' : 'Announced'} ${code(p.modelName)} version ${version}${to}${p.hokusai?.event === 'failed' ? ' · ⚠️ Hokusai not notified' : ''}`;
   return capSummary(`${heading}\n\n${table(rows)}\n${renderTimings(p.timings, p.durationMs)}`);
 }
 
-export function renderFailure(err: ActionError, title = 'Model registration'): string {
+export function renderFailure(err: ActionError, title = 'Model registration', runUrl?: string): string {
   const rows: Array<[string, string]> = [
     ['Step', text(err.step, INLINE_MAX)],
     ['Error', text(err.message)],
@@ -334,6 +337,7 @@ export function renderFailure(err: ActionError, title = 'Model registration'): s
   if (err.code) rows.push(['Error code', code(err.code)]);
   if (err.retry) rows.push(['Trying again', `may help: ${text(err.retry.reason)}`]);
   rows.push(['What to do', text(err.hint)]);
+  if (runUrl) rows.push(['Workflow run', link('this run', runUrl)]);
   return capSummary(`## ❌ ${text(title, INLINE_MAX)} failed: ${text(err.step, INLINE_MAX)}\n\n${table(rows)}\n`);
 }
 

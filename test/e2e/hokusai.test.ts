@@ -121,7 +121,7 @@ describe('Hokusai registration: token tags, registration event, receipt', () => 
     assert.equal(tags.hokusai_status, 'registered');
     assert.equal(tags.hokusai_proposal_identifier, 'XRAY-7');
     assert.equal(tags.mlflow_run_id, o['run-id']);
-    assert.equal(tags.hokusai_event, 'sent');
+    assert.match(tags.hokusai_event ?? '', /^sent:[0-9a-f]{16}$/);
 
     // Exactly one event, accepted by the contract check, with the right body.
     assert.equal(proxy.events.length, 1);
@@ -197,7 +197,7 @@ describe('Hokusai registration: token tags, registration event, receipt', () => 
     const message = errorOf(first);
     assert.match(message, /models:\/hokusai-retry\/1 is registered in MLflow, but the Hokusai platform was not told/);
     assert.match(message, /HTTP 502/);
-    assert.match(message, /re-run this job: it reuses version 1/);
+    assert.match(message, /run the action with mode: promote, model-name: hokusai-retry, version: 1 and the same token-id/);
     // The version is in the outputs and the summary all the same.
     assert.equal(first.outputs['model-version'], '1');
     assert.equal(first.outputs['hokusai-event'], 'failed');
@@ -210,16 +210,51 @@ describe('Hokusai registration: token tags, registration event, receipt', () => 
     await noRunning();
 
     proxy.faults.splice(0);
+    // What the hint says: promote that version with the token inputs sends only the event.
     const before = proxy.events.length;
-    const retry = await runAction(inputs({ 'model-name': 'hokusai-retry', ...token }), { env: { GITHUB_SHA: sha } });
-    assert.equal(retry.code, 0, retry.stdout);
-    assert.equal(retry.outputs.reused, 'true');
-    assert.equal(retry.outputs['model-version'], '1');
-    assert.equal(retry.outputs['hokusai-event'], 'sent');
+    const announce = await runAction(inputs({ mode: 'promote', 'model-name': 'hokusai-retry', version: '1', 'model-path': '', ...token }));
+    assert.equal(announce.code, 0, announce.stdout);
+    assert.equal(announce.outputs['hokusai-event'], 'sent');
+    assert.match(announce.summary, /Announced <code>hokusai-retry<\/code> version 1/);
     assert.equal(proxy.events.length, before + 1);
     assert.equal(proxy.events.at(-1)!.status, 200);
-    assert.equal((await versionTags('hokusai-retry', '1')).hokusai_event, 'sent');
+    assert.equal((proxy.events.at(-1)!.body as { version: string }).version, '1');
+    assert.match((await versionTags('hokusai-retry', '1')).hokusai_event ?? '', /^sent:/);
+
+    // A re-run with the same files reuses the version and does not send the event twice...
+    const rerun = await runAction(inputs({ 'model-name': 'hokusai-retry', ...token }), { env: { GITHUB_SHA: sha } });
+    assert.equal(rerun.code, 0, rerun.stdout);
+    assert.equal(rerun.outputs.reused, 'true');
+    assert.equal(rerun.outputs['hokusai-event'], 'skipped');
+    assert.equal(proxy.events.length, before + 1);
+
+    // ...but other token inputs for the same version are news for the platform: sent again, tags updated.
+    const changed = await runAction(inputs({ 'model-name': 'hokusai-retry', ...token, 'proposal-id': 'PROP-9' }), {
+      env: { GITHUB_SHA: sha },
+    });
+    assert.equal(changed.code, 0, changed.stdout);
+    assert.equal(changed.outputs['hokusai-event'], 'sent');
+    assert.equal(proxy.events.length, before + 2);
+    assert.equal((proxy.events.at(-1)!.body as { proposal_identifier: string }).proposal_identifier, 'PROP-9');
+    assert.equal((await versionTags('hokusai-retry', '1')).hokusai_proposal_identifier, 'PROP-9');
     assert.equal((await registryState(mlflow.url)).versions.filter((v) => v.name === 'hokusai-retry').length, 1);
+  });
+
+  test("the platform's 502 is a verdict: with the default retries the event is sent once, and the receipt never holds the key", async () => {
+    proxy.faults.push({
+      service: 'events',
+      path: /tokenized-registration-events/,
+      status: 502,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(EMIT_FAILED),
+    });
+    const before = proxy.events.length;
+    const r = await runAction(inputs({ 'model-name': 'hokusai-once', 'max-retries': '5', ...token }));
+    assert.equal(r.code, 1, r.stdout);
+    assert.equal(proxy.events.length, before + 1, 'not retried');
+    assert.equal(r.outputs['hokusai-event'], 'failed');
+    assert.ok(!readFileSync(r.outputs['receipt-path']!, 'utf8').includes(KEY));
+    assertNoSecret(r, [KEY]);
   });
 
   test('a key without write scope for events, and notify-hokusai: false', async () => {

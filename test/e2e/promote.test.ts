@@ -195,6 +195,7 @@ describe('the pull-request comment', () => {
       assert.match(gh.comments[0]!.body, /Registry check passed/);
       assert.ok(gh.auth.every((a) => a === `Bearer ${GH_TOKEN}`));
       assert.ok(!second.visibleStdout.includes(GH_TOKEN));
+      assert.ok(!gh.comments.some((c) => c.body.includes(GH_TOKEN)), 'the token is never in a comment');
     } finally {
       await gh.stop();
     }

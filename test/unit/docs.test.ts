@@ -11,11 +11,12 @@ const action = parse(readFileSync(new URL('action.yml', root), 'utf8')) as {
 };
 const readme = readFileSync(new URL('README.md', root), 'utf8');
 
-/** First-column names of the markdown table under a "## <heading>". */
-function tableNames(heading: string): string[] {
+/** The rows of the markdown table under a "## <heading>": first-column name, then the other cells. */
+function tableRows(heading: string): Array<[string, string[]]> {
   const section = readme.split(/^## /m).find((s) => s.startsWith(`${heading}\n`)) ?? '';
-  return [...section.matchAll(/^\| `([a-z-]+)` +\|/gm)].map((m) => m[1]!);
+  return [...section.matchAll(/^\| `([a-z-]+)` +\|(.*)\|$/gm)].map((m) => [m[1]!, m[2]!.split(' | ').map((c) => c.trim())]);
 }
+const tableNames = (heading: string) => tableRows(heading).map(([name]) => name);
 
 test('action.yml runs the committed bundle on node24', () => {
   assert.equal(action.runs.using, 'node24');
@@ -27,4 +28,13 @@ test('the README documents exactly the inputs and outputs of action.yml, all des
   assert.deepEqual(tableNames('Outputs'), Object.keys(action.outputs));
   for (const [name, spec] of [...Object.entries(action.inputs), ...Object.entries(action.outputs)])
     assert.ok(spec.description, `${name} has no description`);
+});
+
+test("the README's Default column shows action.yml's default of every input that has one", () => {
+  const defaults = parse(readFileSync(new URL('action.yml', root), 'utf8')) as { inputs: Record<string, { default?: string }> };
+  for (const [name, [readmeDefault = '']] of tableRows('Inputs')) {
+    const declared = defaults.inputs[name]?.default ?? '';
+    if (declared) assert.ok(readmeDefault.includes(`\`${declared}\``), `${name}: README default "${readmeDefault}" is not \`${declared}\``);
+    else assert.doesNotMatch(readmeDefault, /^`[^`]+`$/, `${name}: README shows a default that action.yml does not have`);
+  }
 });

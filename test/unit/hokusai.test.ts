@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { eventUrl, hokusaiTags, registrationEvent } from '../../src/hokusai.ts';
+import { MockAgent } from 'undici';
+import { ActionError } from '../../src/errors.ts';
+import { benchmarkText, eventFingerprint, eventUrl, hokusaiTags, registrationEvent, sendRegistrationEvent } from '../../src/hokusai.ts';
+import { DEFAULT_POLICY, HttpClient } from '../../src/http.ts';
 import type { HokusaiToken } from '../../src/inputs.ts';
+import { httpOptions } from '../support/http-options.ts';
 
 const token: HokusaiToken = { tokenId: 'XRAY', metric: 'auroc', value: '0.82', proposalId: 'PROP-1', notify: true };
 
@@ -49,4 +53,60 @@ test('event URL: /api is added unless the base already ends in it (the SDK rule)
     eventUrl(new URL('http://127.0.0.1:8080/prefix')).href,
     'http://127.0.0.1:8080/prefix/api/models/tokenized-registration-events',
   );
+});
+
+test('benchmark_value is stored as the CLI stores it (str(float))', () => {
+  assert.equal(benchmarkText('0.82'), '0.82');
+  assert.equal(benchmarkText('8.2e-1'), '0.82');
+  assert.equal(benchmarkText('+.82'), '0.82');
+  assert.equal(benchmarkText('1'), '1.0');
+  assert.equal(hokusaiTags({ ...token, value: '12' }, 'r').find((t) => t.key === 'benchmark_value')?.value, '12.0');
+});
+
+test('the fingerprint changes with what the platform is told, not with the lineage', () => {
+  const v = {
+    modelName: 'churn',
+    version: '4',
+    runId: 'r',
+    modelUri: 'models:/churn/4',
+    tags: [{ key: 'github_run_attempt', value: '1' }],
+  };
+  const fp = eventFingerprint(registrationEvent(token, v));
+  assert.match(fp, /^[0-9a-f]{16}$/);
+  assert.equal(eventFingerprint(registrationEvent(token, { ...v, tags: [{ key: 'github_run_attempt', value: '2' }] })), fp);
+  assert.notEqual(eventFingerprint(registrationEvent({ ...token, proposalId: 'PROP-2' }, v)), fp);
+  assert.notEqual(eventFingerprint(registrationEvent(token, { ...v, version: '5' })), fp);
+});
+
+/** The event sent through a MockAgent answering with `statuses` in turn; returns how many POSTs were made. */
+async function sendAgainst(statuses: number[]): Promise<{ posts: number; error: ActionError | undefined }> {
+  const agent = new MockAgent();
+  agent.disableNetConnect();
+  let posts = 0;
+  const pool = agent.get('http://api.test');
+  for (const status of statuses)
+    pool.intercept({ path: '/api/models/tokenized-registration-events', method: 'POST' }).reply(() => {
+      posts++;
+      return status === 200
+        ? { statusCode: 200, data: { status: 'ok', model_id: 'churn/4/XRAY', event_emitted: true } }
+        : { statusCode: status, data: { detail: 'Failed to emit model registration event' } };
+    });
+  const http = new HttpClient(httpOptions({ dispatcher: agent, retry: { ...DEFAULT_POLICY, maxRetries: 5 } }));
+  const body = registrationEvent(token, { modelName: 'churn', version: '4', runId: 'r', modelUri: 'models:/churn/4', tags: [] });
+  try {
+    await sendRegistrationEvent(http, new URL('http://api.test'), 'fake-key-events', body);
+    return { posts, error: undefined };
+  } catch (e) {
+    assert.ok(e instanceof ActionError);
+    return { posts, error: e };
+  }
+}
+
+test('the event is retried only when it surely did not reach the handler: 503 and 429 yes, 502 and 500 no', async () => {
+  assert.deepEqual(await sendAgainst([503, 429, 200]), { posts: 3, error: undefined });
+  const verdict = await sendAgainst([502, 200]);
+  assert.equal(verdict.posts, 1);
+  assert.equal(verdict.error?.status, 502);
+  assert.match(verdict.error?.hint ?? '', /metric it does not know, a value out of range/);
+  assert.equal((await sendAgainst([500, 200])).posts, 1);
 });

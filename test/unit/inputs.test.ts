@@ -200,7 +200,9 @@ test('promote: aliases required, version or git-sha (not both), no model path ne
   assert.match(problems(promote({ 'git-sha': 'abc1234' })), /git-sha: must be a full commit sha/);
   assert.match(problems(promote({ 'model-name': '' })), /model-name: is required/);
   assert.match(problems(promote({ 'api-key': '' })), /api-key: is empty/);
-  assert.match(problems(promote({ ...token })), /token-id: applies to mode: register only/);
+  // With token metadata, promote announces the version: aliases become optional.
+  assert.equal(parseInputs(promote({ ...token, aliases: '', version: '2' }), ctx).hokusai?.tokenId, 'XRAY-2');
+  assert.match(problems(base({ mode: 'verify', ...token })), /token-id: applies to mode: register or promote/);
   assert.match(problems(base({ version: '3' })), /version: applies to mode: promote only/);
 });
 
