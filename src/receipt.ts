@@ -242,15 +242,27 @@ export async function uploadReceipt(file: string, name: string, env: NodeJS.Proc
     };
   }
   if (isGhesServer(env.GITHUB_SERVER_URL)) return { kind: 'unavailable', reason: ghesReason() };
+  // Loaded only here: it adds megabytes and start-up time to every run otherwise.
+  let client: InstanceType<(typeof import('@actions/artifact'))['DefaultArtifactClient']>;
   try {
-    // Loaded only here: it adds megabytes and start-up time to every run otherwise.
     const { DefaultArtifactClient } = await import('@actions/artifact');
-    const result = await new DefaultArtifactClient().uploadArtifact(name, [file], path.dirname(file));
-    if (result.id === undefined) {
-      return { kind: 'failed', reason: 'the artifact service did not return an artifact id' };
-    }
-    return { kind: 'uploaded', name, id: result.id, size: result.size ?? 0, url: artifactUrl(env, result.id) };
+    client = new DefaultArtifactClient();
   } catch (err) {
     return classifyUploadError(err);
   }
+  // Two matrix legs of one job can reuse the same version: the second takes the next free name.
+  for (let n = 1; ; n++) {
+    const candidate = n === 1 ? name : `${name}-${n}`;
+    try {
+      const result = await client.uploadArtifact(candidate, [file], path.dirname(file));
+      if (result.id === undefined) return { kind: 'failed', reason: 'the artifact service did not return an artifact id' };
+      return { kind: 'uploaded', name: candidate, id: result.id, size: result.size ?? 0, url: artifactUrl(env, result.id) };
+    } catch (err) {
+      if (n < MAX_NAME_TRIES && isNameConflict(err)) continue;
+      return classifyUploadError(err);
+    }
+  }
 }
+
+const MAX_NAME_TRIES = 3;
+const isNameConflict = (err: unknown) => /\(409\)|Conflict/.test(err instanceof Error ? err.message : String(err));

@@ -85,7 +85,7 @@ async function sendAgainst(statuses: number[]): Promise<{ posts: number; error: 
   let posts = 0;
   const pool = agent.get('http://api.test');
   for (const status of statuses)
-    pool.intercept({ path: '/api/models/tokenized-registration-events', method: 'POST' }).reply(() => {
+    pool.intercept({ path: '/api/models/tokenized-registration-events', method: 'POST' }).reply<object>(() => {
       posts++;
       return status === 200
         ? { statusCode: 200, data: { status: 'ok', model_id: 'churn/4/XRAY', event_emitted: true } }
