@@ -362,6 +362,7 @@ async function registerMode(s: Session): Promise<void> {
       modelExists: preflight.modelExists,
       timings: s.timings,
       hokusai: cfg.hokusai,
+      runUrl: lineage.runUrl,
     };
     core.info(
       `Dry run: would register ${model.files.length} files (${formatBytes(model.totalBytes)}) as a new version of "${cfg.modelName}". Nothing was written.`,

@@ -382,6 +382,7 @@ export interface DryRunPlan {
   timings?: readonly Timing[];
   /** Token metadata a real run would set, and whether it would notify the platform. */
   hokusai?: { tokenId: string; metric: string; value: string; proposalId: string; notify: boolean };
+  runUrl?: string;
 }
 
 /** register mode with dry-run: what a real run would do. */
@@ -408,6 +409,7 @@ export function renderPlan(p: DryRunPlan): string {
       `token ${code(h.tokenId)}, proposal ${code(h.proposalId)}, ${code(h.metric)} = ${text(h.value, INLINE_MAX)}; ${h.notify ? 'a real run tags the version and sends the registration event' : 'a real run tags the version (notify-hokusai is false: no event)'}`,
     ]);
   }
+  if (p.runUrl) rows.push(['Workflow run', link('this run', p.runUrl)]);
   const heading = `## 🧪 Dry run: would register ${code(p.modelName)}`;
   return capSummary(`${heading}\n\nNothing was written to the registry.\n\n${table(rows)}\n${renderTimings(p.timings ?? [])}`);
 }

@@ -257,6 +257,30 @@ describe('Hokusai registration: token tags, registration event, receipt', () => 
     assertNoSecret(r, [KEY]);
   });
 
+  test('cancelled while the event is in flight: the version stays, is named, and the event can be sent later', async () => {
+    proxy.faults.push({ service: 'events', path: /tokenized-registration-events/, delayMs: 20_000 });
+    const before = proxy.events.filter((e) => e.status === 200).length;
+    const r = await runAction(inputs({ 'model-name': 'hokusai-cancel', ...token }), {
+      signals: [{ signal: 'SIGTERM', when: /::group::Notify Hokusai/, delayMs: 300 }],
+    });
+    assert.equal(r.code, 1, r.stdout);
+    const sent = r.signalled.find((x) => x.signal === 'SIGTERM');
+    assert.ok(sent, 'SIGTERM was sent');
+    assert.ok(r.exitedAtMs - sent.atMs < 3000, `exited ${r.exitedAtMs - sent.atMs} ms after SIGTERM`);
+    const message = errorOf(r);
+    assert.match(message, /Notify Hokusai failed: the job was cancelled \(SIGTERM\)/);
+    assert.match(message, /after models:\/hokusai-cancel\/1 was registered, so that version stays/);
+    assert.match(message, /mode: promote, model-name: hokusai-cancel, version: 1/);
+    assert.equal(r.outputs['model-version'], '1');
+    assert.equal(r.outputs['model-uri'], 'models:/hokusai-cancel/1');
+    assert.equal(r.state['run-ended'], 'true', 'the post step has nothing to end');
+    assert.equal(proxy.events.filter((e) => e.status === 200).length, before, 'the aborted event never reached the handler');
+    const tags = await versionTags('hokusai-cancel', '1');
+    assert.equal(tags.hokusai_token_id, 'XRAY-7');
+    assert.equal(tags.hokusai_event, undefined);
+    await noRunning();
+  });
+
   test('a key without write scope for events, and notify-hokusai: false', async () => {
     const denied = await runAction(inputs({ 'api-key': READ_ONLY_KEY, 'model-name': 'hokusai-scope', ...token }));
     assert.equal(denied.code, 1, denied.stdout);

@@ -455,3 +455,10 @@ test('a dry run with token metadata says what a real run would set and send', ()
   assert.match(renderPlan({ ...plan, hokusai: { ...hokusai, notify: false } }), /notify-hokusai is false: no event/);
   assert.doesNotMatch(renderPlan(plan), /Hokusai/);
 });
+
+test('the dry run links the workflow run', () => {
+  assert.match(
+    renderPlan({ ...plan, runUrl: 'https://github.com/o/r/actions/runs/1/attempts/1' }),
+    /\| Workflow run \| <a href="https:\/\/github.com\/o\/r\/actions\/runs\/1\/attempts\/1">this run<\/a> \|/,
+  );
+});
