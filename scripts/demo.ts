@@ -1,6 +1,7 @@
 // npm run demo: starts a local MLflow server, registers examples/model through the built
 // action (dist/index.js, run as the GitHub runner runs it), then shows the outputs, the
-// job summary, and MLflow's own client loading the registered version and predicting.
+// job summary, a release promoting that version to "champion" (mode: promote), and
+// MLflow's own client loading the registered version and predicting.
 // Pass --keep to leave the server running for a look at the MLflow UI.
 import path from 'node:path';
 import { startMlflowServer } from '../test/support/mlflow-server.ts';
@@ -53,6 +54,17 @@ try {
   console.log(r.summary);
 
   if (code === 0) {
+    rule('A release: mode promote points "champion" at the version registered for this commit');
+    const promoted = await runAction(
+      { 'tracking-uri': server.url, 'auth-url': '', mode: 'promote', 'model-name': 'iris-classifier', aliases: 'champion' },
+      { eventName: 'release' },
+    );
+    code = promoted.code ?? 1;
+    for (const line of promoted.visibleStdout.split('\n')) if (/^(Version|Alias|Promoted|::error)/.test(line)) console.log(`  ${line}`);
+    console.log(`\n${promoted.summary.split('\n### ')[0]}`);
+  }
+
+  if (code === 0) {
     rule("MLflow's own Python client reads the version back");
     const back = await pythonJson<{
       files_identical: boolean;
@@ -74,11 +86,13 @@ try {
         path.join(ROOT, 'examples/model.expected.json'),
         '--alias',
         'staging',
+        '--alias',
+        'champion',
       ],
       { timeoutMs: 180_000 },
     );
     console.log(`  files byte-identical: ${back.files_identical}`);
-    console.log(`  alias staging → version ${back.aliases.staging}`);
+    console.log(`  alias staging → version ${back.aliases.staging}, champion → version ${back.aliases.champion}`);
     console.log(`  predictions on 10 iris rows: ${JSON.stringify(back.predictions)} (as trained: ${back.predictions_match})`);
   }
 
