@@ -23,10 +23,15 @@ export function hokusaiTags(token: HokusaiToken, runId: string): Tag[] {
   ];
 }
 
-/** The value as the CLI stores it (Python's str(float)): "8.2e-1" and "+.82" both give "0.82", "1" gives "1.0". */
+/**
+ * The value as the CLI stores it (Python's str(float)): "8.2e-1" and "+.82" give "0.82", "1"
+ * gives "1.0", "0.00005" gives "5e-05". Python writes exponents below 1e-4 and from 1e16 on.
+ */
 export function benchmarkText(value: string): string {
   const n = Number(value);
-  return Number.isInteger(n) && Math.abs(n) < 1e16 ? n.toFixed(1) : String(n);
+  const abs = Math.abs(n);
+  if (n !== 0 && (abs < 1e-4 || abs >= 1e16)) return n.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
+  return Number.isInteger(n) ? n.toFixed(1) : String(n);
 }
 
 /** A fingerprint of what the platform was told, so a re-run can tell whether it must tell it again. */

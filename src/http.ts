@@ -84,9 +84,9 @@ export class HttpClient {
         return await this.sendOnce<T>(req);
       } catch (err) {
         if (!(err instanceof ActionError) || !err.retry || signal?.aborted) throw err;
-        if (req.retryWhen && !req.retryWhen(err)) throw err;
+        const vetoed = req.retryWhen !== undefined && !req.retryWhen(err);
         const wait = backoffMs(attempt, policy, this.opts.random, err.retry.afterMs);
-        const last = attempt > policy.maxRetries || clock.now() - started + wait > policy.budgetMs;
+        const last = vetoed || attempt > policy.maxRetries || clock.now() - started + wait > policy.budgetMs;
         if (!last) {
           this.opts.onRetry?.(
             `${req.method} ${req.url.pathname}: ${err.retry.reason}; retry ${attempt} of ${policy.maxRetries} in ${(wait / 1000).toFixed(1)} s${err.retry.afterMs === undefined ? '' : ' (Retry-After)'}`,
@@ -98,8 +98,10 @@ export class HttpClient {
         const found = await this.recover(req);
         if (found !== undefined) return { status: 200, headers: {}, data: found as T, error: {} };
         if (last) {
-          if (attempt === 1) throw err;
-          throw new ActionError(`${err.message} (gave up after ${attempt} attempts)`, err.details());
+          // A vetoed retry is not worth trying again later either.
+          const details = vetoed ? { ...err.details(), retry: undefined } : err.details();
+          if (attempt === 1) throw vetoed ? new ActionError(err.message, details) : err;
+          throw new ActionError(`${err.message} (gave up after ${attempt} attempts)`, details);
         }
       }
     }

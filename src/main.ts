@@ -12,7 +12,7 @@ import { requireWrite, validateKey } from './auth.ts';
 import { commentMarker, commentTargetFrom, renderComment, upsertComment } from './comment.ts';
 import { ActionError, formatError, redact, toActionError } from './errors.ts';
 import { DEFAULT_POLICY, HttpClient } from './http.ts';
-import { EVENT_SENT_TAG, eventFingerprint, hokusaiTags, registrationEvent, sendRegistrationEvent } from './hokusai.ts';
+import { benchmarkText, EVENT_SENT_TAG, eventFingerprint, hokusaiTags, registrationEvent, sendRegistrationEvent } from './hokusai.ts';
 import { parseInputs, readRawInputs, type Config } from './inputs.ts';
 import { lineageFrom, lineageTags, mlflowSourceTags, type GitHubContext, type Lineage } from './lineage.ts';
 import { buildManifest, manifestDigest, type ManifestEntry } from './manifest.ts';
@@ -21,7 +21,15 @@ import { artifactBaseUrl, versionUiUrl } from './urls.ts';
 import { scanModelDir, type ModelFile } from './model-dir.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { buildReceipt, artifactName, uploadReceipt, writeReceipt } from './receipt.ts';
-import { awaitReady, currentAliases, decideReuse, pickCommitVersion, registerVersion, setAliases } from './registration.ts';
+import {
+  awaitReady,
+  currentAliases,
+  decideReuse,
+  pickCommitVersion,
+  registerVersion,
+  setAliases,
+  VERSION_NOT_READY,
+} from './registration.ts';
 import {
   capSummary,
   escapeHtml,
@@ -187,13 +195,10 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     let err = toActionError(thrown, 'Run');
     if (cancelledBy) {
       // Keep what had happened by then (e.g. "version 3 was created, but …") unless it is just the abort.
-      const before = err.code === 'CANCELLED' ? '' : ` (${err.message})`;
-      const done = session?.registered;
+      const before = err.message === 'cancelled' ? '' : ` (${err.message})`;
       err = new ActionError(`the job was cancelled (${cancelledBy}) during this step${before}`, {
         step: err.step,
-        hint: done
-          ? `Nothing to fix: the runner cancelled the job after ${done.modelUri} was registered, so that version stays.${session?.cfg.hokusai?.notify ? ` If the Hokusai event was under way, the platform may not have been told (the version has no ${EVENT_SENT_TAG} tag then). ${eventRetryHint(session.cfg.modelName, done.version)}` : ''}`
-          : `Nothing to fix: the runner cancelled the job.${session?.activeRun || session?.pendingRun ? ' The MLflow run this job started is marked KILLED.' : ''} Re-run the job to register.`,
+        hint: cancelHint(session),
       });
     }
     if (session?.registered && !err.reported) {
@@ -218,6 +223,20 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
   }
   // After a failure too: a failing pull-request check is what a reviewer most needs to see.
   if (session?.cfg.comment && !cancelledBy) await commentOnPullRequest(session);
+}
+
+/** What a cancelled job leaves behind, and how to finish what it started. */
+function cancelHint(s: Session | undefined): string {
+  const done = s?.registered;
+  const event =
+    s?.cfg.hokusai?.notify && (done || s.cfg.version)
+      ? ` If the Hokusai event was under way, the platform may not have been told (then the version has no ${EVENT_SENT_TAG} tag for it). ${eventRetryHint(s.cfg.modelName, done?.version ?? s.cfg.version ?? '')}`
+      : '';
+  if (s?.cfg.mode === 'promote') return `Nothing to fix: the runner cancelled the job. Re-run the job to promote.${event}`;
+  if (done)
+    return `Nothing to fix: the runner cancelled the job after ${done.modelUri} was created, so that version stays. Re-running the job with the same model files reuses it and finishes what is missing (aliases, the Hokusai event).${event}`;
+  const run = s?.activeRun || s?.pendingRun ? ' The MLflow run this job started is marked KILLED.' : '';
+  return `Nothing to fix: the runner cancelled the job.${run} Re-run the job to register.`;
 }
 
 /**
@@ -440,6 +459,7 @@ async function registerMode(s: Session): Promise<void> {
       runLink: lineage.runUrl,
       description: cfg.description,
     });
+    s.registered = { modelUri: `models:/${cfg.modelName}/${created.version}`, version: created.version };
     core.info(
       `${createdModel ? 'Created registered model' : 'Registered model exists:'} "${cfg.modelName}"; new version ${created.version} (${created.status ?? 'status unknown'}).`,
     );
@@ -475,6 +495,7 @@ async function registerMode(s: Session): Promise<void> {
 /** The same commit and content were registered before: point the aliases at that version, add nothing. */
 async function reuseVersion(s: Session, existing: ModelVersion, model: ScannedModel, experimentId: string | undefined) {
   const { cfg, mlflow, lineage, deps } = s;
+  s.registered = { modelUri: `models:/${cfg.modelName}/${existing.version}`, version: existing.version };
   const version = await phase(s, 'Reuse version', async () => {
     core.info(
       `Version ${existing.version} of "${cfg.modelName}" was registered for commit ${lineage.commit.slice(0, 12)} with the same content: reusing it.`,
@@ -513,7 +534,6 @@ async function finish(
 ): Promise<void> {
   const { cfg, lineage } = s;
   const modelUri = `models:/${cfg.modelName}/${version.version}`;
-  s.registered = { modelUri, version: version.version };
   const event = await notifyHokusai(s, version, rest.runId, modelUri);
   const receipt = await saveReceipt(s, version, model, modelUri, rest, event?.result);
   const result: RegisteredResult = {
@@ -573,7 +593,7 @@ async function notifyHokusai(
   const { cfg } = s;
   const token = cfg.hokusai;
   if (!token) return undefined;
-  const about = { tokenId: token.tokenId, metric: token.metric, value: token.value, proposalId: token.proposalId };
+  const about = { tokenId: token.tokenId, metric: token.metric, value: benchmarkText(token.value), proposalId: token.proposalId };
   if (!token.notify) return { result: { ...about, event: 'skipped', detail: 'notify-hokusai is false' } };
   const { apiUrl, apiKey } = cfg;
   if (!apiUrl || !apiKey) return { result: { ...about, event: 'skipped', detail: 'api-url or api-key is empty' } }; // refused by the inputs
@@ -592,13 +612,12 @@ async function notifyHokusai(
     await phase(s, 'Notify Hokusai', async () => {
       const { modelId } = await sendRegistrationEvent(s.http, apiUrl, apiKey, body);
       core.info(`The Hokusai platform accepted the registration event${modelId ? ` (model id ${modelId})` : ''}.`);
-      await s.mlflow
-        .setModelVersionTag('Notify Hokusai', cfg.modelName, version.version, EVENT_SENT_TAG, sent)
-        .catch((e: unknown) =>
-          core.warning(
-            `The platform has the event, but version ${version.version} could not be tagged ${EVENT_SENT_TAG} (${e instanceof Error ? e.message : String(e)}): a re-run would send the event again.`,
-          ),
+      await s.mlflow.setModelVersionTag('Notify Hokusai', cfg.modelName, version.version, EVENT_SENT_TAG, sent).catch((e: unknown) => {
+        core.warning(
+          `The platform has the event, but version ${version.version} could not be tagged ${EVENT_SENT_TAG} (${e instanceof Error ? e.message : String(e)}): a re-run would send the event again.`,
         );
+        if (e instanceof ActionError && e.code === 'CANCELLED') throw e;
+      });
     });
     return { result: { ...about, event: 'sent' } };
   } catch (thrown) {
@@ -745,17 +764,33 @@ async function promoteMode(s: Session): Promise<void> {
   };
   if (cfg.dryRun) {
     const status = version.status && version.status !== 'READY' ? ` (now ${version.status})` : '';
-    const what = aliases.length ? `point ${aliases.map((a) => a.alias).join(', ')} at` : 'announce';
+    const what = aliases.length ? `point ${aliases.map((a) => a.alias).join(', ')} at` : 'tag';
     core.info(`Dry run: would ${what} version ${version.version}${status}. Nothing was written.`);
     setOutputs(s, outputs);
-    await writeSummary(deps.env, renderPromotion({ ...result, durationMs: deps.clock.now() - s.started, dryRun: true }), s.secrets, s);
+    const token = cfg.hokusai;
+    const plan: HokusaiResult | undefined = token && {
+      tokenId: token.tokenId,
+      metric: token.metric,
+      value: benchmarkText(token.value),
+      proposalId: token.proposalId,
+      event: 'skipped',
+      detail: token.notify
+        ? 'dry run: a real run tags the version and sends the registration event'
+        : 'dry run: a real run tags the version (notify-hokusai is false)',
+    };
+    await writeSummary(
+      deps.env,
+      renderPromotion({ ...result, durationMs: deps.clock.now() - s.started, dryRun: true, hokusai: plan }),
+      s.secrets,
+      s,
+    );
     return;
   }
   const ready = await phase(s, 'Promote version', async () => {
     if (version.status !== 'READY')
       core.info(`Waiting for version ${version.version} (${version.status ?? 'status unknown'}) to become READY.`);
     const current = await awaitReady(mlflow, deps.clock, version, cfg.awaitTimeoutSeconds).catch((e: unknown) => {
-      if (!(e instanceof ActionError)) throw e;
+      if (!(e instanceof ActionError) || e.code !== VERSION_NOT_READY) throw e;
       throw new ActionError(e.message, {
         ...e.details(),
         hint: 'This version cannot be promoted: promote another one with the version input, or register the model again.',
@@ -769,10 +804,10 @@ async function promoteMode(s: Session): Promise<void> {
     if (cfg.hokusai) await tagWithToken(s, current);
     return current;
   });
-  s.registered = { modelUri: result.modelUri, version: ready.version };
   const event = await notifyHokusai(s, ready, ready.run_id ?? '', result.modelUri);
   setOutputs(s, { ...outputs, ...(event ? { 'hokusai-event': event.result.event } : {}) });
-  core.info(`Promoted ${result.modelUri} in ${formatDuration(deps.clock.now() - s.started)}.`);
+  const verb = cfg.aliases.length ? 'Promoted' : event?.result.event === 'sent' ? 'Announced' : 'Tagged';
+  core.info(`${verb} ${result.modelUri} in ${formatDuration(deps.clock.now() - s.started)}.`);
   await writeSummary(
     deps.env,
     renderPromotion({ ...result, durationMs: deps.clock.now() - s.started, hokusai: event?.result }),

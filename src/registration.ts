@@ -33,6 +33,9 @@ export async function registerVersion(
   return { version, createdModel };
 }
 
+/** The code of the error for a version that ended in a state other than READY. */
+export const VERSION_NOT_READY = 'VERSION_NOT_READY';
+
 /** Polls until the version is READY. Fails on FAILED_REGISTRATION or after timeoutSeconds. */
 export async function awaitReady(client: MlflowClient, clock: Clock, created: ModelVersion, timeoutSeconds: number): Promise<ModelVersion> {
   const step = 'Wait for version READY';
@@ -53,6 +56,7 @@ export async function awaitReady(client: MlflowClient, clock: Clock, created: Mo
       `version ${created.version} of "${created.name}" ended as ${current.status}${current.status_message ? `: ${current.status_message}` : ''}`,
       {
         step,
+        code: VERSION_NOT_READY,
         hint: 'The registry could not finish the registration. Check the message above; re-running the job registers a new version.',
       },
     );

@@ -237,7 +237,7 @@ function hokusaiEvent(h: HokusaiResult): string {
 function hokusaiText(h: HokusaiResult): string {
   const detail = h.detail ? text(h.detail) : '';
   if (h.event === 'sent') return `✅ sent: ${hokusaiEvent(h)}`;
-  if (h.event === 'skipped') return `⏭️ skipped${detail ? `: ${detail}` : ''}`;
+  if (h.event === 'skipped') return `⏭️ ${detail || 'not sent'}; ${hokusaiEvent(h)}`;
   return `❌ <b>not sent</b>: ${hokusaiEvent(h)}${detail ? `<br>${detail}` : ''}`;
 }
 
@@ -320,9 +320,11 @@ export function renderPromotion(p: PromotionResult): string {
   if (p.runUrl) rows.push(['Workflow run', link('this run', p.runUrl)]);
   rows.push(['Duration', formatDuration(p.durationMs)]);
   const to = shown.length ? ` to ${shown.map((a) => code(a.alias)).join(', ')}${p.aliases.length > shown.length ? ', …' : ''}` : '';
+  // Without aliases, promote only tags the version with the token and (if it may) announces it.
+  const verb = shown.length ? 'Promoted' : p.hokusai?.event === 'sent' ? 'Announced' : 'Tagged';
   const heading = p.dryRun
-    ? `## 🧪 Dry run: would promote ${code(p.modelName)} version ${version}${to}\n\nNothing was written to the registry.`
-    : `## 🚀 ${shown.length ? 'Promoted' : 'Announced'} ${code(p.modelName)} version ${version}${to}${p.hokusai?.event === 'failed' ? ' · ⚠️ Hokusai not notified' : ''}`;
+    ? `## 🧪 Dry run: would ${shown.length ? 'promote' : 'tag'} ${code(p.modelName)} version ${version}${to}\n\nNothing was written to the registry.`
+    : `## 🚀 ${verb} ${code(p.modelName)} version ${version}${to}${p.hokusai?.event === 'failed' ? ' · ⚠️ Hokusai not notified' : ''}`;
   return capSummary(`${heading}\n\n${table(rows)}\n${renderTimings(p.timings, p.durationMs)}`);
 }
 

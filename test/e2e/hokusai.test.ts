@@ -183,7 +183,7 @@ describe('Hokusai registration: token tags, registration event, receipt', () => 
     assert.notEqual(names[0], names[1]);
   });
 
-  test('the platform refuses the event: the step fails, says the model is registered but the platform was not told, and a re-run sends only the event', async () => {
+  test('the platform refuses the event: the step fails, says the model is registered but the platform was not told; promote sends only the event, a re-run skips it, new token inputs resend it', async () => {
     const sha = '2222222222222222222222222222222222222222';
     proxy.faults.push({
       service: 'events',
@@ -269,7 +269,7 @@ describe('Hokusai registration: token tags, registration event, receipt', () => 
     assert.ok(r.exitedAtMs - sent.atMs < 3000, `exited ${r.exitedAtMs - sent.atMs} ms after SIGTERM`);
     const message = errorOf(r);
     assert.match(message, /Notify Hokusai failed: the job was cancelled \(SIGTERM\)/);
-    assert.match(message, /after models:\/hokusai-cancel\/1 was registered, so that version stays/);
+    assert.match(message, /after models:\/hokusai-cancel\/1 was created, so that version stays/);
     assert.match(message, /mode: promote, model-name: hokusai-cancel, version: 1/);
     assert.equal(r.outputs['model-version'], '1');
     assert.equal(r.outputs['model-uri'], 'models:/hokusai-cancel/1');
@@ -279,6 +279,43 @@ describe('Hokusai registration: token tags, registration event, receipt', () => 
     assert.equal(tags.hokusai_token_id, 'XRAY-7');
     assert.equal(tags.hokusai_event, undefined);
     await noRunning();
+
+    // Later, as the hint says: the event alone, for that version.
+    const announce = await runAction(inputs({ mode: 'promote', 'model-name': 'hokusai-cancel', version: '1', ...token }));
+    assert.equal(announce.code, 0, announce.stdout);
+    assert.equal(announce.outputs['hokusai-event'], 'sent');
+    assert.match((await versionTags('hokusai-cancel', '1')).hokusai_event ?? '', /^sent:/);
+  });
+
+  test('cancelled between creating the version and setting its alias: the version is named, and a re-run finishes the job', async () => {
+    const sha = '3333333333333333333333333333333333333333';
+    proxy.faults.push({ method: 'POST', path: /registered-models\/alias/, delayMs: 20_000, times: 1 });
+    const r = await runAction(inputs({ 'model-name': 'hokusai-alias-cancel', aliases: 'staging', ...token }), {
+      env: { GITHUB_SHA: sha },
+      signals: [{ signal: 'SIGTERM', when: /new version 1 \(READY\)/, delayMs: 300 }],
+    });
+    assert.equal(r.code, 1, r.stdout);
+    const message = errorOf(r);
+    assert.match(
+      message,
+      /the job was cancelled \(SIGTERM\) during this step \(version 1 of "hokusai-alias-cancel" was created, but cancelled\)/,
+    );
+    assert.match(
+      message,
+      /after models:\/hokusai-alias-cancel\/1 was created, so that version stays\. Re-running the job with the same model files reuses it/,
+    );
+    assert.equal(r.outputs['model-version'], '1');
+    await noRunning();
+
+    const rerun = await runAction(inputs({ 'model-name': 'hokusai-alias-cancel', aliases: 'staging', ...token }), {
+      env: { GITHUB_SHA: sha },
+    });
+    assert.equal(rerun.code, 0, rerun.stdout);
+    assert.equal(rerun.outputs.reused, 'true');
+    assert.equal(rerun.outputs['hokusai-event'], 'sent');
+    const state = await registryState(mlflow.url);
+    assert.equal(state.registeredModels.find((m) => m.name === 'hokusai-alias-cancel')?.aliases.staging, '1');
+    assert.equal(state.versions.filter((v) => v.name === 'hokusai-alias-cancel').length, 1);
   });
 
   test('a key without write scope for events, and notify-hokusai: false', async () => {

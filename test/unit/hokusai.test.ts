@@ -61,6 +61,12 @@ test('benchmark_value is stored as the CLI stores it (str(float))', () => {
   assert.equal(benchmarkText('+.82'), '0.82');
   assert.equal(benchmarkText('1'), '1.0');
   assert.equal(hokusaiTags({ ...token, value: '12' }, 'r').find((t) => t.key === 'benchmark_value')?.value, '12.0');
+  // Python switches to exponents below 1e-4 and from 1e16, with at least two exponent digits.
+  assert.equal(benchmarkText('0.0001'), '0.0001');
+  assert.equal(benchmarkText('0.00005'), '5e-05');
+  assert.equal(benchmarkText('1.5e-7'), '1.5e-07');
+  assert.equal(benchmarkText('1e16'), '1e+16');
+  assert.equal(benchmarkText('0'), '0.0');
 });
 
 test('the fingerprint changes with what the platform is told, not with the lineage', () => {
@@ -79,18 +85,25 @@ test('the fingerprint changes with what the platform is told, not with the linea
 });
 
 /** The event sent through a MockAgent answering with `statuses` in turn; returns how many POSTs were made. */
-async function sendAgainst(statuses: number[]): Promise<{ posts: number; error: ActionError | undefined }> {
+async function sendAgainst(statuses: Array<number | 'refused'>): Promise<{ posts: number; error: ActionError | undefined }> {
   const agent = new MockAgent();
   agent.disableNetConnect();
   let posts = 0;
   const pool = agent.get('http://api.test');
-  for (const status of statuses)
+  for (const status of statuses) {
+    if (status === 'refused') {
+      pool
+        .intercept({ path: '/api/models/tokenized-registration-events', method: 'POST' })
+        .replyWithError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }));
+      continue;
+    }
     pool.intercept({ path: '/api/models/tokenized-registration-events', method: 'POST' }).reply<object>(() => {
       posts++;
       return status === 200
         ? { statusCode: 200, data: { status: 'ok', model_id: 'churn/4/XRAY', event_emitted: true } }
         : { statusCode: status, data: { detail: 'Failed to emit model registration event' } };
     });
+  }
   const http = new HttpClient(httpOptions({ dispatcher: agent, retry: { ...DEFAULT_POLICY, maxRetries: 5 } }));
   const body = registrationEvent(token, { modelName: 'churn', version: '4', runId: 'r', modelUri: 'models:/churn/4', tags: [] });
   try {
@@ -109,4 +122,7 @@ test('the event is retried only when it surely did not reach the handler: 503 an
   assert.equal(verdict.error?.status, 502);
   assert.match(verdict.error?.hint ?? '', /metric it does not know, a value out of range/);
   assert.equal((await sendAgainst([500, 200])).posts, 1);
+  assert.equal(verdict.error?.retry, undefined, 'a verdict is not presented as worth retrying');
+  // A refused connection never reached the platform: retried.
+  assert.deepEqual(await sendAgainst(['refused', 200]), { posts: 1, error: undefined });
 });

@@ -359,9 +359,12 @@ test('a failed Hokusai event is prominent: registered in MLflow, platform not to
   assert.doesNotMatch(sent, /not notified|not told/);
   const skipped = renderSuccess({
     ...result,
-    hokusai: { tokenId: '', metric: '', value: '', proposalId: '', event: 'skipped', detail: 'no token-id input' },
+    hokusai: { tokenId: 'XRAY', metric: 'auroc', value: '0.82', proposalId: 'XRAY', event: 'skipped', detail: 'notify-hokusai is false' },
   });
-  assert.match(skipped, /\| Hokusai \| ⏭️ skipped: no token-id input \|/);
+  assert.match(
+    skipped,
+    /\| Hokusai \| ⏭️ notify-hokusai is false; proposal <code>XRAY<\/code> for token <code>XRAY<\/code> \(<code>auroc<\/code> = 0\.82\) \|/,
+  );
 });
 
 test('the receipt row links the artifact, or says why it was not uploaded', () => {
@@ -461,4 +464,26 @@ test('the dry run links the workflow run', () => {
     renderPlan({ ...plan, runUrl: 'https://github.com/o/r/actions/runs/1/attempts/1' }),
     /\| Workflow run \| <a href="https:\/\/github.com\/o\/r\/actions\/runs\/1\/attempts\/1">this run<\/a> \|/,
   );
+});
+
+test('promote without aliases names what it did: announced, tagged, or would tag', () => {
+  const about = { tokenId: 'XRAY', metric: 'auroc', value: '0.82', proposalId: 'XRAY' };
+  const bare = { ...promotion, aliases: [] };
+  assert.match(renderPromotion({ ...bare, hokusai: { ...about, event: 'sent' } }), /^## 🚀 Announced <code>churn<\/code> version 5\n/);
+  assert.match(
+    renderPromotion({ ...bare, hokusai: { ...about, event: 'skipped', detail: 'notify-hokusai is false' } }),
+    /^## 🚀 Tagged <code>churn<\/code> version 5\n/,
+  );
+  assert.match(
+    renderPromotion({ ...bare, hokusai: { ...about, event: 'failed', detail: 'HTTP 502' } }),
+    /^## 🚀 Tagged <code>churn<\/code> version 5 · ⚠️ Hokusai not notified/,
+  );
+  const dry = renderPromotion({
+    ...bare,
+    dryRun: true,
+    hokusai: { ...about, event: 'skipped', detail: 'dry run: a real run tags the version' },
+  });
+  assert.match(dry, /^## 🧪 Dry run: would tag <code>churn<\/code> version 5/);
+  assert.match(dry, /\| Hokusai \| ⏭️ dry run&#58; a real run tags the version; proposal <code>XRAY<\/code> for token <code>XRAY<\/code>/);
+  assert.match(renderPromotion(promotion), /^## 🚀 Promoted <code>churn<\/code> version 5 to /);
 });
