@@ -18,8 +18,8 @@ import { selfSignedCert } from './tls.ts';
 
 const ADMIN = { username: 'admin', password: 'admin-password-1234' };
 const ALICE = { username: 'alice', password: 'alice-password-1234' };
-const ADMIN_KEY = 'hk_test_admin_key';
-const PLAIN_KEY = 'hk_test_rw_key';
+const ADMIN_KEY = 'fake-key-admin_key';
+const PLAIN_KEY = 'fake-key-rw_key';
 
 let mlflow: MlflowServer;
 const proxies: FrontProxy[] = [];

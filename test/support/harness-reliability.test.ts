@@ -20,7 +20,7 @@ import { startFrontProxy } from './front-proxy.ts';
 import type { FrontProxy, FrontProxyOptions, FrontProxyRequest } from './front-proxy.ts';
 import { runAction, runPostStep } from './run-action.ts';
 
-const KEY = 'hk_test_reliability_key';
+const KEY = 'fake-key-reliability_key';
 const bearer = { authorization: `Bearer ${KEY}` };
 
 let mlflow: MlflowServer;

@@ -20,9 +20,9 @@ import { registryState } from './registry-state.ts';
 import { SUPPORT_DIR } from './paths.ts';
 import { freePort } from './ports.ts';
 
-const PLATFORM_KEY = 'hk_test_platform_key';
-const OLD_KEY = 'hk_test_ml_platform_key';
-const EXPIRED_KEY = 'hk_test_expired_key';
+const PLATFORM_KEY = 'fake-key-platform_key';
+const OLD_KEY = 'fake-key-ml_platform_key';
+const EXPIRED_KEY = 'fake-key-expired_key';
 
 let mlflow: MlflowServer;
 let auth: FakeAuth;
