@@ -13,7 +13,7 @@ import { commentMarker, commentTargetFrom, renderComment, upsertComment } from '
 import { ActionError, formatError, redact, toActionError } from './errors.ts';
 import { DEFAULT_POLICY, HttpClient } from './http.ts';
 import { benchmarkText, EVENT_SENT_TAG, eventFingerprint, hokusaiTags, registrationEvent, sendRegistrationEvent } from './hokusai.ts';
-import { parseInputs, readRawInputs, type Config } from './inputs.ts';
+import { parseInputs, readRawInputs, type Config, type HokusaiToken } from './inputs.ts';
 import { lineageFrom, lineageTags, mlflowSourceTags, type GitHubContext, type Lineage } from './lineage.ts';
 import { buildManifest, manifestDigest, type ManifestEntry } from './manifest.ts';
 import { commitFilter, filterString, MlflowClient, trackingAuth, type ModelVersion, type RunInfo } from './mlflow.ts';
@@ -29,6 +29,7 @@ import {
   registerVersion,
   setAliases,
   VERSION_NOT_READY,
+  versionTag,
 } from './registration.ts';
 import {
   capSummary,
@@ -520,8 +521,6 @@ async function reuseVersion(s: Session, existing: ModelVersion, model: ScannedMo
   });
 }
 
-const tagOf = (v: ModelVersion, key: string) => v.tags?.find((t) => t.key === key)?.value;
-
 /**
  * After MLflow has the version: tell Hokusai, write the receipt, set outputs, write the
  * summary. A failed event fails the step, but only after the version is in the outputs.
@@ -534,12 +533,13 @@ async function finish(
 ): Promise<void> {
   const { cfg, lineage } = s;
   const modelUri = `models:/${cfg.modelName}/${version.version}`;
+  const versionUrl = versionUiUrl(cfg.trackingUri, cfg.modelName, version.version);
   const event = await notifyHokusai(s, version, rest.runId, modelUri);
-  const receipt = await saveReceipt(s, version, model, modelUri, rest, event?.result);
+  const receipt = await saveReceipt(s, version.version, model, { modelUri, versionUrl, ...rest }, event?.result);
   const result: RegisteredResult = {
     modelName: cfg.modelName,
     version: version.version,
-    versionUrl: versionUiUrl(cfg.trackingUri, cfg.modelName, version.version),
+    versionUrl,
     modelUri,
     aliases: cfg.aliases,
     files: model.files.length,
@@ -593,7 +593,7 @@ async function notifyHokusai(
   const { cfg } = s;
   const token = cfg.hokusai;
   if (!token) return undefined;
-  const about = { tokenId: token.tokenId, metric: token.metric, value: benchmarkText(token.value), proposalId: token.proposalId };
+  const about = tokenAbout(token);
   if (!token.notify) return { result: { ...about, event: 'skipped', detail: 'notify-hokusai is false' } };
   const { apiUrl, apiKey } = cfg;
   if (!apiUrl || !apiKey) return { result: { ...about, event: 'skipped', detail: 'api-url or api-key is empty' } }; // refused by the inputs
@@ -606,7 +606,7 @@ async function notifyHokusai(
   });
   // The tag holds a fingerprint of what was sent: other token inputs for the same version are sent again.
   const sent = `sent:${eventFingerprint(body)}`;
-  if (tagOf(version, EVENT_SENT_TAG) === sent)
+  if (versionTag(version, EVENT_SENT_TAG) === sent)
     return { result: { ...about, event: 'skipped', detail: `the platform was told about version ${version.version} by an earlier run` } };
   try {
     await phase(s, 'Notify Hokusai', async () => {
@@ -628,6 +628,9 @@ async function notifyHokusai(
   }
 }
 
+/** The token metadata as the summary and the receipt show it (the value as the tag stores it). */
+const tokenAbout = (t: HokusaiToken) => ({ tokenId: t.tokenId, metric: t.metric, value: benchmarkText(t.value), proposalId: t.proposalId });
+
 /** How to send the event for one existing version, without registering anything. */
 const eventRetryHint = (model: string, version: string) =>
   `To send it for this version alone, run the action with mode: promote, model-name: ${model}, version: ${version} and the same token-id, benchmark-metric and benchmark-value.`;
@@ -635,19 +638,18 @@ const eventRetryHint = (model: string, version: string) =>
 /** Writes the receipt under RUNNER_TEMP and uploads it as a workflow artifact when the runtime allows. */
 async function saveReceipt(
   s: Session,
-  version: ModelVersion,
+  version: string,
   model: ScannedModel,
-  modelUri: string,
-  rest: Pick<RegisteredResult, 'runId' | 'experimentId' | 'source' | 'reused'>,
+  rest: Pick<RegisteredResult, 'modelUri' | 'versionUrl' | 'runId' | 'experimentId' | 'source' | 'reused'>,
   hokusai: HokusaiResult | undefined,
 ): Promise<ReceiptInfo | undefined> {
   const { cfg, lineage, deps } = s;
   return phase(s, 'Write receipt', async () => {
     const receipt = buildReceipt({
       modelName: cfg.modelName,
-      version: version.version,
-      modelUri,
-      versionUrl: versionUiUrl(cfg.trackingUri, cfg.modelName, version.version),
+      version,
+      modelUri: rest.modelUri,
+      versionUrl: rest.versionUrl,
       source: rest.source,
       runId: rest.runId,
       experimentId: rest.experimentId,
@@ -656,13 +658,7 @@ async function saveReceipt(
       reused: rest.reused,
       lineage,
       files: model.manifest,
-      hokusai: hokusai && {
-        tokenId: hokusai.tokenId,
-        metric: hokusai.metric,
-        value: hokusai.value,
-        proposalId: hokusai.proposalId,
-        event: hokusai.event,
-      },
+      hokusai,
       createdAt: new Date(deps.clock.now()),
     });
     let path: string;
@@ -679,7 +675,7 @@ async function saveReceipt(
     if (!cfg.uploadReceipt) return { path, note: 'upload-receipt is false' };
     const name = artifactName({
       modelName: cfg.modelName,
-      version: version.version,
+      version,
       job: deps.env.GITHUB_JOB ?? '',
       runAttempt: lineage.runAttempt,
     });
@@ -747,7 +743,7 @@ async function promoteMode(s: Session): Promise<void> {
     modelUri: `models:/${cfg.modelName}/${version.version}`,
     chosenBy: target.chosenBy,
     aliases,
-    digest: tagOf(version, 'model_digest'),
+    digest: versionTag(version, 'model_digest'),
     source: version.source,
     runId: version.run_id,
     runUrl: lineage.runUrl,
@@ -769,10 +765,7 @@ async function promoteMode(s: Session): Promise<void> {
     setOutputs(s, outputs);
     const token = cfg.hokusai;
     const plan: HokusaiResult | undefined = token && {
-      tokenId: token.tokenId,
-      metric: token.metric,
-      value: benchmarkText(token.value),
-      proposalId: token.proposalId,
+      ...tokenAbout(token),
       event: 'skipped',
       detail: token.notify
         ? 'dry run: a real run tags the version and sends the registration event'
@@ -828,7 +821,7 @@ async function promoteMode(s: Session): Promise<void> {
 async function tagWithToken(s: Session, version: ModelVersion): Promise<void> {
   const { cfg, mlflow } = s;
   if (!cfg.hokusai) return;
-  const changed = hokusaiTags(cfg.hokusai, version.run_id ?? '').filter((t) => tagOf(version, t.key) !== t.value);
+  const changed = hokusaiTags(cfg.hokusai, version.run_id ?? '').filter((t) => versionTag(version, t.key) !== t.value);
   for (const t of changed) await mlflow.setModelVersionTag('Tag version', cfg.modelName, version.version, t.key, t.value);
   version.tags = [...(version.tags ?? []).filter((t) => !changed.some((n) => n.key === t.key)), ...changed];
 }
@@ -851,21 +844,16 @@ async function commentOnPullRequest(s: Session): Promise<void> {
   if (!s.summary) return;
   const key = `${cfg.mode}${cfg.dryRun ? '-dry-run' : ''}:${cfg.modelName || cfg.trackingUri.host}`;
   const marker = commentMarker(key);
-  try {
-    const outcome = await upsertComment(
-      { dispatcher: deps.dispatcher, userAgent: USER_AGENT, clock: deps.clock, secrets: s.secrets },
-      target,
-      marker,
-      renderComment(marker, s.summary, lineage.runUrl),
-    );
-    if (outcome.kind === 'warning') core.warning(redact(outcome.message, s.secrets), { title: 'Pull-request comment not written' });
-    else if (outcome.kind === 'skipped') core.info(`comment: ${outcome.reason}`);
-    else core.info(`Pull-request comment ${outcome.kind}: ${outcome.url}`);
-  } catch (e) {
-    core.warning(redact(`Could not write the pull-request comment: ${String(e)}`, s.secrets), {
-      title: 'Pull-request comment not written',
-    });
-  }
+  // upsertComment never throws: every failure comes back as a warning.
+  const outcome = await upsertComment(
+    { dispatcher: deps.dispatcher, userAgent: USER_AGENT, clock: deps.clock, secrets: s.secrets },
+    target,
+    marker,
+    renderComment(marker, s.summary, lineage.runUrl),
+  );
+  if (outcome.kind === 'warning') core.warning(redact(outcome.message, s.secrets), { title: 'Pull-request comment not written' });
+  else if (outcome.kind === 'skipped') core.info(`comment: ${outcome.reason}`);
+  else core.info(`Pull-request comment ${outcome.kind}: ${outcome.url}`);
 }
 
 // What the post: step needs to find a run the main step could not end.

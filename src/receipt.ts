@@ -23,23 +23,20 @@ export interface ReceiptInput {
   reused: boolean;
   lineage: Lineage;
   files: readonly ManifestEntry[];
-  hokusai?: { tokenId: string; metric: string; value: string; proposalId: string; event: 'sent' | 'failed' | 'skipped' };
+  hokusai?: ReceiptHokusai;
   createdAt: Date;
 }
 
 /** Lineage with absent values as null, so every receipt has the same keys. */
-export interface ReceiptLineage {
-  commit: string;
-  ref: string;
-  branch: string;
-  repository: string;
-  workflow: string;
-  actor: string;
-  eventName: string;
-  runId: string;
-  runAttempt: string;
-  runUrl: string | null;
-  prNumber: string | null;
+export type ReceiptLineage = Omit<Lineage, 'runUrl' | 'prNumber'> & { runUrl: string | null; prNumber: string | null };
+
+/** The token metadata and what became of the registration event. */
+export interface ReceiptHokusai {
+  tokenId: string;
+  metric: string;
+  value: string;
+  proposalId: string;
+  event: 'sent' | 'failed' | 'skipped';
 }
 
 export interface Receipt {
@@ -49,7 +46,7 @@ export interface Receipt {
   run: { id: string; experimentId: string };
   digest: string;
   lineage: ReceiptLineage;
-  hokusai?: { tokenId: string; metric: string; value: string; proposalId: string; event: 'sent' | 'failed' | 'skipped' };
+  hokusai?: ReceiptHokusai;
   totals: { files: number; bytes: number };
   files: ManifestEntry[];
 }

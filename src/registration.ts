@@ -70,7 +70,8 @@ export async function setAliases(client: MlflowClient, name: string, version: st
 
 export type ReuseDecision = { kind: 'reuse'; version: ModelVersion } | { kind: 'new'; reason: string | undefined };
 
-const tag = (v: ModelVersion, key: string) => v.tags?.find((t) => t.key === key)?.value;
+/** The value of one of a version's tags, if it has it. */
+export const versionTag = (v: ModelVersion, key: string) => v.tags?.find((t) => t.key === key)?.value;
 
 /**
  * A re-run for the same commit and the same content reuses that version instead of adding a
@@ -78,11 +79,11 @@ const tag = (v: ModelVersion, key: string) => v.tags?.find((t) => t.key === key)
  */
 export function decideReuse(existing: readonly ModelVersion[], digest: string, commit: string): ReuseDecision {
   const same = existing
-    .filter((v) => tag(v, 'model_digest') === digest && v.status !== 'FAILED_REGISTRATION')
+    .filter((v) => versionTag(v, 'model_digest') === digest && v.status !== 'FAILED_REGISTRATION')
     .sort((a, b) => Number(b.version) - Number(a.version))[0];
   if (same) return { kind: 'reuse', version: same };
   if (existing.length === 0) return { kind: 'new', reason: undefined };
-  const versions = existing.map((v) => `${v.version} (${tag(v, 'model_digest') ?? 'no digest'})`).join(', ');
+  const versions = existing.map((v) => `${v.version} (${versionTag(v, 'model_digest') ?? 'no digest'})`).join(', ');
   return {
     kind: 'new',
     reason: `Commit ${commit.slice(0, 12)} already has version ${versions}, but the model directory now has digest ${digest}: registering a new version.`,

@@ -56,6 +56,16 @@ after(async () => {
 
 beforeEach(() => proxy.faults.splice(0));
 
+/** From now on the event route answers `status` with this JSON body. */
+const refuseEvents = (status: number, body: object) =>
+  proxy.faults.push({
+    service: 'events',
+    path: /tokenized-registration-events/,
+    status,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
 const inputs = (over: Record<string, string> = {}) => ({
   'api-key': KEY,
   'tracking-uri': proxy.trackingUri,
@@ -185,13 +195,7 @@ describe('Hokusai registration: token tags, registration event, receipt', () => 
 
   test('the platform refuses the event: the step fails, says the model is registered but the platform was not told; promote sends only the event, a re-run skips it, new token inputs resend it', async () => {
     const sha = '2222222222222222222222222222222222222222';
-    proxy.faults.push({
-      service: 'events',
-      path: /tokenized-registration-events/,
-      status: 502,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(EMIT_FAILED),
-    });
+    refuseEvents(502, EMIT_FAILED);
     const first = await runAction(inputs({ 'model-name': 'hokusai-retry', ...token }), { env: { GITHUB_SHA: sha } });
     assert.equal(first.code, 1, first.stdout);
     const message = errorOf(first);
@@ -241,13 +245,7 @@ describe('Hokusai registration: token tags, registration event, receipt', () => 
   });
 
   test("the platform's 502 is a verdict: with the default retries the event is sent once, and the receipt never holds the key", async () => {
-    proxy.faults.push({
-      service: 'events',
-      path: /tokenized-registration-events/,
-      status: 502,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(EMIT_FAILED),
-    });
+    refuseEvents(502, EMIT_FAILED);
     const before = proxy.events.length;
     const r = await runAction(inputs({ 'model-name': 'hokusai-once', 'max-retries': '5', ...token }));
     assert.equal(r.code, 1, r.stdout);
@@ -368,13 +366,7 @@ describe('Hokusai registration: token tags, registration event, receipt', () => 
     assert.match(ok.summary, /evil&#60;img/);
     assert.doesNotMatch(ok.summary, /<script|<img|javascript:/i);
 
-    proxy.faults.push({
-      service: 'events',
-      path: /tokenized-registration-events/,
-      status: 422,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ detail: '<script>alert("server")</script>' }),
-    });
+    refuseEvents(422, { detail: '<script>alert("server")</script>' });
     const bad = await runAction(inputs({ 'model-name': 'evil-event', ...token }));
     assert.equal(bad.code, 1);
     assert.doesNotMatch(bad.summary, /<script/i);
