@@ -3,12 +3,14 @@
 // the same HttpClient as everything else (retries, no redirects, token redaction). A
 // comment is a convenience: every failure becomes a warning for the caller, never a throw.
 import { createHash } from 'node:crypto';
+import * as core from '@actions/core';
 import type { Dispatcher } from 'undici';
 import { systemClock, type Clock } from './clock.ts';
 import { ActionError, redact } from './errors.ts';
-import { DEFAULT_POLICY, HttpClient, type HttpResponse } from './http.ts';
+import { DEFAULT_POLICY, HttpClient, USER_AGENT, type HttpResponse } from './http.ts';
 import type { GitHubContext } from './lineage.ts';
 import type { RetryPolicy } from './retry.ts';
+import type { Session } from './session.ts';
 import { apiUrl as restUrl } from './urls.ts';
 
 /** GitHub refuses longer comment bodies ("Body is too long (maximum is 65536 characters)"). */
@@ -291,4 +293,24 @@ function thrown(err: unknown, doing: string, target: CommentTarget): string {
   else if (status !== undefined) hint = `Check GITHUB_API_URL (${target.apiUrl}): it should be the GitHub REST API.`;
   else hint = 'Check that the runner can reach the GitHub API.';
   return `${what}: ${err.message}${said}${request}. ${hint} ${JOB_SUMMARY}`;
+}
+
+/** On pull requests, the result as one comment, updated in place; a refusal is only a warning. */
+export async function commentOnPullRequest(s: Session): Promise<void> {
+  const { cfg, deps, lineage } = s;
+  const target = commentTargetFrom(deps.github, deps.env.GITHUB_API_URL, cfg.githubToken ?? '');
+  if ('kind' in target) return core.info(`No pull-request comment: ${target.reason}.`);
+  if (!s.summary) return;
+  const key = `${cfg.mode}${cfg.dryRun ? '-dry-run' : ''}:${cfg.modelName || cfg.trackingUri.host}`;
+  const marker = commentMarker(key);
+  // upsertComment never throws: every failure comes back as a warning.
+  const outcome = await upsertComment(
+    { dispatcher: deps.dispatcher, userAgent: USER_AGENT, clock: deps.clock, secrets: s.secrets },
+    target,
+    marker,
+    renderComment(marker, s.summary, lineage.runUrl),
+  );
+  if (outcome.kind === 'warning') core.warning(redact(outcome.message, s.secrets), { title: 'Pull-request comment not written' });
+  else if (outcome.kind === 'skipped') core.info(`comment: ${outcome.reason}`);
+  else core.info(`Pull-request comment ${outcome.kind}: ${outcome.url}`);
 }

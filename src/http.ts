@@ -21,6 +21,8 @@ export interface HttpRequest {
   authorization?: string;
   /** Extra request headers (e.g. those a presigned URL requires). */
   headers?: Record<string, string>;
+  /** The answer is file content, not JSON: on 2xx it is dropped unread (at most a few KiB are drained). */
+  discardBody?: boolean;
   /** Statuses that are not failures for this call (besides 2xx), e.g. 400 on "already exists". */
   accept?: (status: number, body: ErrorBody) => boolean;
   /** Hint for a failure this request is known to produce, chosen by the caller. */
@@ -66,6 +68,8 @@ export interface HttpOptions {
 }
 
 export { DEFAULT_POLICY };
+
+export const USER_AGENT = 'hokusai-register-model-action/0.1';
 
 const SERVER_MESSAGE_LIMIT = 300;
 
@@ -165,6 +169,12 @@ export class HttpClient {
       throw networkError(err, req.url, where, this.opts.timeoutMs);
     }
 
+    if (req.discardBody && res.statusCode >= 200 && res.statusCode < 300) {
+      // A server that ignores Range sends the whole file: take a little, then drop the connection.
+      await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+      this.opts.debug?.(`${req.method} ${req.url.pathname} → ${res.statusCode} (${Math.round(now() - started)} ms)`);
+      return { status: res.statusCode, headers: res.headers, data: {} as T, error: {} };
+    }
     let text: string;
     try {
       text = await res.body.text();

@@ -274,6 +274,22 @@ export class MlflowClient {
     });
   }
 
+  /** Asks the artifact proxy for a file's first byte, as MLflow's client would download it. */
+  async readArtifactStart(step: string, url: URL, size: number): Promise<void> {
+    await this.http.send({
+      step,
+      method: 'GET',
+      url,
+      // An empty file has no byte 0: a range would get 416.
+      headers: { accept: '*/*', ...(size > 0 ? { range: 'bytes=0-0' } : {}) },
+      discardBody: true,
+      authorization: this.auth.header,
+      // A server that cannot serve a name fails the same way every time.
+      retryWhen: (e) => e.status === undefined,
+      hintFor: (status, e) => artifactHint(status, e, this.auth.kind),
+    });
+  }
+
   /**
    * Starts a proxied multipart upload. Undefined when the artifact store cannot do it
    * (MLflow answers 501 for local stores): then the caller falls back to one streamed PUT.

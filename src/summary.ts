@@ -4,7 +4,7 @@
 // neither break the markup nor push the summary past GitHub's 1024 KiB limit.
 import { Buffer } from 'node:buffer';
 import type { ActionError } from './errors.ts';
-import type { Check } from './verify.ts';
+import type { Check } from './checks.ts';
 
 export interface FileEntry {
   path: string;

@@ -6,7 +6,7 @@ import { HttpClient } from '../../src/http.ts';
 import { MlflowClient } from '../../src/mlflow.ts';
 import { awaitReady, currentAliases, pickCommitVersion, POLL_INTERVAL_MS } from '../../src/registration.ts';
 import { ActionError } from '../../src/errors.ts';
-import { compareUpload } from '../../src/upload.ts';
+import { compareUpload } from '../../src/stores/store.ts';
 
 function clientReturning(statuses: string[]) {
   const agent = new MockAgent();

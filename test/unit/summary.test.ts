@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { test } from 'node:test';
 import { ActionError } from '../../src/errors.ts';
-import type { Check } from '../../src/verify.ts';
+import type { Check } from '../../src/checks.ts';
 import {
   capSummary,
   escapeHtml,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ActionError } from '../../src/errors.ts';
 import { apiUrl, artifactBaseUrl, encodePath, versionUiUrl } from '../../src/urls.ts';
-import { fileUrl } from '../../src/upload.ts';
+import { fileUrl } from '../../src/stores/proxy.ts';
 
 const hokusai = new URL('https://registry.hokus.ai/api/mlflow');
 const plain = new URL('http://127.0.0.1:5000');

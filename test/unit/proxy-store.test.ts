@@ -8,7 +8,8 @@ import { httpOptions } from '../support/http-options.ts';
 import { HttpClient } from '../../src/http.ts';
 import { MlflowClient } from '../../src/mlflow.ts';
 import { artifactBaseUrl } from '../../src/urls.ts';
-import { multipartUrl, planParts, progressLine, uploadFiles } from '../../src/upload.ts';
+import { multipartUrl, planParts, uploadFiles } from '../../src/stores/proxy.ts';
+import { progressLine } from '../../src/stores/store.ts';
 
 function files(n: number) {
   const dir = mkdtempSync(path.join(tmpdir(), 'upload-'));

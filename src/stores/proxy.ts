@@ -1,14 +1,40 @@
-// Uploads the model directory through MLflow's artifact proxy and checks, by listing the
-// run's artifacts, that every file arrived with its full size before anything is registered.
+// The artifact proxy road: the model directory goes through the tracking server's
+// /api/2.0/mlflow-artifacts route, in parallel, large files in parts where the store
+// behind it can take them. Before anything is registered, a listing proves every file
+// arrived whole, and names a server may mangle are fetched back.
 import { createReadStream } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
-import { ActionError } from './errors.ts';
-import type { MlflowClient } from './mlflow.ts';
-import type { ModelFile } from './model-dir.ts';
-import { formatBytes, formatDuration } from './summary.ts';
-import { encodePath } from './urls.ts';
+import { ActionError } from '../errors.ts';
+import type { Experiment, MlflowClient, RunInfo } from '../mlflow.ts';
+import type { ModelFile } from '../model-dir.ts';
+import { artifactBaseUrl, encodePath } from '../urls.ts';
+import { compareUpload, pool, type ArtifactStore, type UploadOptions } from './store.ts';
 
 const STEP = 'Upload model';
+
+export function proxyStore(mlflow: MlflowClient, trackingUri: URL, artifactPath: string, concurrency: number): ArtifactStore {
+  const planFor = (run: RunInfo, files: readonly ModelFile[]): UploadPlan => ({
+    base: artifactBaseUrl(trackingUri, run.artifact_uri, STEP),
+    artifactPath,
+    files,
+  });
+  return {
+    name: 'MLflow artifact proxy',
+    async probe(experiment: Experiment | undefined) {
+      // The artifact route fails on its own in real deployments: find out before a run exists.
+      await mlflow.probeArtifacts('Check artifact proxy', experiment?.experiment_id ?? '');
+      if (experiment?.artifact_location) artifactBaseUrl(trackingUri, experiment.artifact_location, 'Preflight');
+      return 'Artifact proxy is serving';
+    },
+    upload: (run, files, opts) => uploadFiles(mlflow, planFor(run, files), opts),
+    async verify(run, files) {
+      const plan = planFor(run, files);
+      await verifyUpload(mlflow, run.run_id, plan);
+      await checkServedBack(mlflow, plan, concurrency);
+    },
+    source: (run) => `${run.artifact_uri.replace(/\/+$/, '')}/${artifactPath}`,
+  };
+}
 
 export interface UploadPlan {
   /** Artifact-proxy URL of the run's artifact root. */
@@ -18,21 +44,11 @@ export interface UploadPlan {
   files: readonly ModelFile[];
 }
 
-/** The URL each file is PUT to. */
+/** The URL each file is PUT to (and downloaded from). */
 export function fileUrl(plan: UploadPlan, relPath: string): URL {
   const u = new URL(plan.base.href);
   u.pathname = `${u.pathname}/${encodePath(plan.artifactPath)}/${encodePath(relPath)}`;
   return u;
-}
-
-export interface UploadOptions {
-  /** Files (or parts of one large file) in flight at once. */
-  concurrency: number;
-  /** Files at least this large go up in parts, when the artifact store supports it. */
-  multipartThreshold: number;
-  /** Bytes sent so far changed (negative when a failed attempt is taken back). */
-  onBytes?: (delta: number) => void;
-  onFile?: (f: ModelFile, how: 'put' | 'multipart') => void;
 }
 
 /** S3 allows at most 10,000 parts of at least 5 MiB; MLflow's own client uses 10 MiB parts. */
@@ -55,24 +71,6 @@ export function multipartUrl(plan: UploadPlan, op: 'create' | 'complete' | 'abor
   const dir = relPath.includes('/') ? `/${encodePath(relPath.slice(0, relPath.lastIndexOf('/')))}` : '';
   u.pathname = `${u.pathname.replace('/mlflow-artifacts/artifacts/', `/mlflow-artifacts/mpu/${op}/`)}/${encodePath(plan.artifactPath)}${dir}`;
   return u;
-}
-
-/** Runs tasks with at most `limit` at once; the first failure stops new ones, lets those in flight end, and is rethrown. */
-async function pool<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
-      try {
-        await task(item);
-      } catch (error) {
-        failure ??= { error };
-        queue.length = 0;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, queue.length)) }, worker));
-  if (failure) throw failure.error;
 }
 
 /** A file (or a byte range of it), reopened for each attempt, counting the bytes read into the request. */
@@ -155,39 +153,6 @@ async function uploadMultipart(client: MlflowClient, plan: UploadPlan, f: ModelF
   return 'multipart';
 }
 
-export interface Progress {
-  filesDone: number;
-  files: number;
-  bytesDone: number;
-  bytes: number;
-  elapsedMs: number;
-}
-
-/** One progress line: files and bytes done, rate, time left (pure). */
-export function progressLine(p: Progress): string {
-  const rate = p.elapsedMs > 0 ? (p.bytesDone / p.elapsedMs) * 1000 : 0;
-  const left = rate > 0 ? (p.bytes - p.bytesDone) / rate : undefined;
-  const eta = left === undefined ? '' : `, about ${formatDuration(left * 1000)} left`;
-  return `Uploaded ${p.filesDone} of ${p.files} files, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytes)} (${formatBytes(rate)}/s${eta})`;
-}
-
-/** Compares what the server lists with what was sent; returns the problems found (pure). */
-export function compareUpload(
-  files: readonly ModelFile[],
-  artifactPath: string,
-  listed: ReadonlyArray<{ path: string; file_size?: number | string }>,
-): string[] {
-  // MLflow leaves file_size out for empty files.
-  const sizes = new Map(listed.map((f) => [f.path, Number(f.file_size ?? 0)]));
-  const problems: string[] = [];
-  for (const f of files) {
-    const remote = `${artifactPath}/${f.relPath}`;
-    if (!sizes.has(remote)) problems.push(`${f.relPath}: missing on the server`);
-    else if (sizes.get(remote) !== f.size) problems.push(`${f.relPath}: ${sizes.get(remote)} bytes on the server, ${f.size} bytes here`);
-  }
-  return problems;
-}
-
 export async function verifyUpload(client: MlflowClient, runId: string, plan: UploadPlan): Promise<void> {
   const listed = await client.listArtifactsRecursive('Verify upload', runId, plan.artifactPath);
   const problems = compareUpload(plan.files, plan.artifactPath, listed);
@@ -202,4 +167,33 @@ export async function verifyUpload(client: MlflowClient, runId: string, plan: Up
       },
     );
   }
+}
+
+/** Names a server may store but fail to serve back: MLflow 3.9 answers 500 on any non-ASCII name. */
+export const mayBeMangled = (relPath: string): boolean => /[^\x20-\x7e]/.test(relPath);
+
+/**
+ * Fetches the first byte of every file whose name a server may mangle, the way MLflow's
+ * client downloads it: a version whose files cannot be downloaded cannot be loaded.
+ */
+async function checkServedBack(client: MlflowClient, plan: UploadPlan, concurrency: number): Promise<void> {
+  const risky = plan.files.filter((f) => mayBeMangled(f.relPath));
+  if (risky.length === 0) return;
+  const step = 'Check files can be downloaded';
+  await pool(risky, concurrency, async (f) => {
+    try {
+      await client.readArtifactStart(step, fileUrl(plan, f.relPath), f.size);
+    } catch (err) {
+      if (!(err instanceof ActionError) || err.code === 'CANCELLED' || err.status === undefined) throw err;
+      const others = risky.length - 1;
+      throw new ActionError(
+        `the server stored "${f.relPath}" but cannot serve it back (${err.message}), so MLflow's client could not download this model`,
+        {
+          ...err.details(),
+          hint: `Rename the file to a plain ASCII name${others ? ` (and the ${others} other file${others === 1 ? '' : 's'} with non-ASCII names)` : ''}, or upgrade the MLflow server: 3.9 answers 500 for non-ASCII file names, newer versions serve them. Nothing was registered.`,
+          retry: undefined,
+        },
+      );
+    }
+  });
 }

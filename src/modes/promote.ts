@@ -1,0 +1,138 @@
+// mode: promote. Points the aliases at an existing version, chosen by number or by the
+// commit it was registered for; nothing is uploaded or created. With token-id, it also
+// tags the version and sends its Hokusai event (the way to resend a failed one).
+import * as core from '@actions/core';
+import { eventFailure, notifyHokusai, tagWithToken, tokenAbout } from '../announce.ts';
+import { ActionError } from '../errors.ts';
+import { commitFilter, type ModelVersion, type RegisteredModel } from '../mlflow.ts';
+import { awaitReady, currentAliases, pickCommitVersion, setAliases, VERSION_NOT_READY, versionTag } from '../registration.ts';
+import { checkKey, phase, setOutputs, writeSummary, type Session } from '../session.ts';
+import { formatDuration, renderPromotion, type HokusaiResult } from '../summary.ts';
+import { versionUiUrl } from '../urls.ts';
+
+export async function promoteMode(s: Session): Promise<void> {
+  const { cfg, mlflow, lineage, deps } = s;
+
+  // 1. The key, then the version.
+  await checkKey(s);
+  const target = await phase(s, FIND, () => findVersion(s));
+  const { version } = target;
+  if (version.status === 'FAILED_REGISTRATION')
+    throw new ActionError(`version ${version.version} of "${cfg.modelName}" failed to register, so it cannot be promoted`, {
+      step: FIND,
+      serverMessage: version.status_message,
+      hint: 'Register the model again, then promote the new version.',
+    });
+  core.info(
+    `Version ${version.version} of "${cfg.modelName}"${target.chosenBy.kind === 'commit' ? ` (registered for commit ${target.chosenBy.commit.slice(0, 12)})` : ''}.`,
+  );
+  if (target.others.length)
+    core.info(`The commit also has version ${target.others.join(', ')}; the newest, ${version.version}, is promoted.`);
+
+  const aliases = currentAliases(target.model, cfg.aliases);
+  const result = {
+    modelName: cfg.modelName,
+    version: version.version,
+    versionUrl: versionUiUrl(cfg.trackingUri, cfg.modelName, version.version),
+    modelUri: `models:/${cfg.modelName}/${version.version}`,
+    chosenBy: target.chosenBy,
+    aliases,
+    digest: versionTag(version, 'model_digest'),
+    source: version.source,
+    runId: version.run_id,
+    runUrl: lineage.runUrl,
+    timings: s.timings,
+  };
+  const outputs = {
+    'model-name': cfg.modelName,
+    'model-version': version.version,
+    'model-uri': result.modelUri,
+    'version-url': result.versionUrl,
+    'run-id': version.run_id ?? '',
+    source: version.source ?? '',
+    digest: result.digest ?? '',
+  };
+
+  // 2. A dry run stops here: it says what would move, and writes nothing.
+  if (cfg.dryRun) {
+    const status = version.status && version.status !== 'READY' ? ` (now ${version.status})` : '';
+    const what = aliases.length ? `point ${aliases.map((a) => a.alias).join(', ')} at` : 'tag';
+    core.info(`Dry run: would ${what} version ${version.version}${status}. Nothing was written.`);
+    setOutputs(s, outputs);
+    const token = cfg.hokusai;
+    const plan: HokusaiResult | undefined = token && {
+      ...tokenAbout(token),
+      event: 'skipped',
+      detail: token.notify
+        ? 'dry run: a real run tags the version and sends the registration event'
+        : 'dry run: a real run tags the version (notify-hokusai is false)',
+    };
+    const durationMs = deps.clock.now() - s.started;
+    await writeSummary(deps.env, renderPromotion({ ...result, durationMs, dryRun: true, hokusai: plan }), s.secrets, s);
+    return;
+  }
+
+  // 3. Wait until the version can be served, then move the aliases and tag it.
+  const ready = await phase(s, 'Promote version', async () => {
+    if (version.status !== 'READY')
+      core.info(`Waiting for version ${version.version} (${version.status ?? 'status unknown'}) to become READY.`);
+    const current = await awaitReady(mlflow, deps.clock, version, cfg.awaitTimeoutSeconds).catch((e: unknown) => {
+      if (!(e instanceof ActionError) || e.code !== VERSION_NOT_READY) throw e;
+      throw new ActionError(e.message, {
+        ...e.details(),
+        hint: 'This version cannot be promoted: promote another one with the version input, or register the model again.',
+      });
+    });
+    await setAliases(mlflow, cfg.modelName, current.version, cfg.aliases);
+    for (const a of aliases)
+      core.info(
+        `Alias ${a.alias}: ${a.previous === current.version ? `already on version ${current.version}` : `${a.previous ? `version ${a.previous}` : 'new'} → version ${current.version}`}`,
+      );
+    if (cfg.hokusai) await tagWithToken(s, current);
+    return current;
+  });
+
+  // 4. Tell Hokusai, then outputs and summary; a failed event fails the step after them.
+  const event = await notifyHokusai(s, ready, ready.run_id ?? '', result.modelUri);
+  setOutputs(s, { ...outputs, ...(event ? { 'hokusai-event': event.result.event } : {}) });
+  const verb = cfg.aliases.length ? 'Promoted' : event?.result.event === 'sent' ? 'Announced' : 'Tagged';
+  const durationMs = deps.clock.now() - s.started;
+  core.info(`${verb} ${result.modelUri} in ${formatDuration(durationMs)}.`);
+  await writeSummary(deps.env, renderPromotion({ ...result, durationMs, hokusai: event?.result }), s.secrets, s);
+  if (event?.error) throw eventFailure(event.error, result.modelUri, 'Then run this step again: it sends only what is missing.');
+}
+
+const FIND = 'Find the version to promote';
+
+type ChosenBy = { kind: 'version' } | { kind: 'commit'; commit: string };
+
+/** The version named by the version input, else the newest usable one of the commit. */
+async function findVersion(s: Session): Promise<{ model: RegisteredModel; version: ModelVersion; chosenBy: ChosenBy; others: string[] }> {
+  const { cfg, mlflow, lineage } = s;
+  const model = await mlflow.getRegisteredModel(FIND, cfg.modelName);
+  if (!model)
+    throw new ActionError(`the registered model "${cfg.modelName}" does not exist on this tracking server`, {
+      step: FIND,
+      hint: 'Check model-name (names are case-sensitive) and tracking-uri; a model has to be registered (mode: register) before it can be promoted.',
+    });
+  if (cfg.version) {
+    const version = await mlflow.getModelVersion(FIND, cfg.modelName, cfg.version).catch((e: unknown) => {
+      if (e instanceof ActionError && e.status === 404)
+        throw new ActionError(`version ${cfg.version} of "${cfg.modelName}" does not exist`, {
+          ...e.details(),
+          hint: `Check the version input. The versions are listed on the model's page in the registry UI.`,
+        });
+      throw e;
+    });
+    return { model, version, chosenBy: { kind: 'version' }, others: [] };
+  }
+  const commit = cfg.gitSha ?? lineage.commit;
+  if (!commit)
+    throw new ActionError('there is no commit to look the version up by', {
+      step: FIND,
+      hint: 'Outside GitHub Actions there is no current commit: set git-sha to the registered commit, or version to the version number.',
+    });
+  const found = await mlflow.searchModelVersions(FIND, commitFilter(cfg.modelName, commit), 50);
+  const { version, others } = pickCommitVersion(found, cfg.modelName, commit);
+  return { model, version, chosenBy: { kind: 'commit', commit }, others };
+}

@@ -1,0 +1,343 @@
+// mode: register (the default). The model directory becomes a new version of the registered
+// model: check the files, the key and the registry (read-only), start an MLflow run, upload
+// through an artifact store, check the upload, create the version, wait until it is READY,
+// set the aliases, end the run, tell Hokusai, write the receipt, the outputs and the summary.
+// The same commit and content registered before is reused instead.
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import * as core from '@actions/core';
+import { eventFailure, eventRetryHint, notifyHokusai, tagWithToken } from '../announce.ts';
+import { ActionError } from '../errors.ts';
+import { hokusaiTags } from '../hokusai.ts';
+import type { Config } from '../inputs.ts';
+import { lineageTags, mlflowSourceTags } from '../lineage.ts';
+import { buildManifest, manifestDigest, type ManifestEntry } from '../manifest.ts';
+import { commitFilter, filterString, type ModelVersion } from '../mlflow.ts';
+import { scanModelDir, type ModelFile } from '../model-dir.ts';
+import { artifactName, buildReceipt, uploadReceipt, writeReceipt } from '../receipt.ts';
+import { awaitReady, decideReuse, registerVersion, setAliases } from '../registration.ts';
+import { checkKey, phase, runEnded, runRequested, runStarted, setOutputs, writeSummary, type Session } from '../session.ts';
+import { proxyStore } from '../stores/proxy.ts';
+import { progressLine, type ArtifactStore } from '../stores/store.ts';
+import {
+  formatBytes,
+  formatDuration,
+  renderPlan,
+  renderSuccess,
+  type HokusaiResult,
+  type ReceiptInfo,
+  type RegisteredResult,
+} from '../summary.ts';
+import { versionUiUrl } from '../urls.ts';
+
+const PROGRESS_EVERY_MS = 10_000;
+
+interface ScannedModel {
+  files: ModelFile[];
+  totalBytes: number;
+  digest: string;
+  manifest: ManifestEntry[];
+}
+
+export async function registerMode(s: Session): Promise<void> {
+  const { cfg, mlflow, lineage, deps } = s;
+  const { clock } = deps;
+  const store: ArtifactStore = proxyStore(mlflow, cfg.trackingUri, cfg.artifactPath, cfg.uploadConcurrency);
+
+  // 1. The model directory: files, flavors, content digest.
+  const model: ScannedModel = await phase(s, 'Validate model directory', async () => {
+    const dir = await scanModelDir(cfg.modelPath);
+    const manifest = await buildManifest(dir.files);
+    const digest = manifestDigest(manifest);
+    core.info(`${dir.root}: ${dir.files.length} files, ${formatBytes(dir.totalBytes)}, flavors: ${dir.flavors.join(', ')}`);
+    core.info(`Content digest ${digest}`);
+    for (const e of manifest) core.debug(`${e.sha256}  ${e.size}  ${e.path}`);
+    return { files: dir.files, totalBytes: dir.totalBytes, digest, manifest };
+  });
+
+  // 2. The key, then everything that only reads: a dry run stops after it.
+  await checkKey(s);
+  const preflight = await phase(s, 'Preflight (read-only)', async () => {
+    const step = 'Preflight';
+    const experiment = await mlflow.getExperimentByName(step, cfg.experimentName);
+    const road = await store.probe(experiment);
+    core.info(`${road}; experiment "${cfg.experimentName}" ${experiment ? `has id ${experiment.experiment_id}` : 'does not exist yet'}.`);
+    const registered = await mlflow.getRegisteredModel(step, cfg.modelName);
+    // The version with this commit and content, if any; else the commit's versions, to say why a new one is made.
+    const same =
+      registered && lineage.commit
+        ? await mlflow.searchModelVersions(
+            step,
+            `${commitFilter(cfg.modelName, lineage.commit)} AND tags.model_digest=${filterString(model.digest)}`,
+            1,
+          )
+        : [];
+    const existing =
+      same.length || !registered || !lineage.commit
+        ? same
+        : await mlflow.searchModelVersions(step, commitFilter(cfg.modelName, lineage.commit), 20);
+    if (existing.length)
+      core.info(`Already registered for commit ${lineage.commit.slice(0, 12)}: version ${existing.map((v) => v.version).join(', ')}.`);
+    return { experiment, modelExists: registered !== undefined, existing };
+  });
+
+  const decision = decideReuse(preflight.existing, model.digest, lineage.commit);
+  if (cfg.dryRun) {
+    const plan = {
+      modelName: cfg.modelName,
+      files: model.files.length,
+      bytes: model.totalBytes,
+      digest: model.digest,
+      experimentName: cfg.experimentName,
+      experimentId: preflight.experiment?.experiment_id,
+      artifactPath: cfg.artifactPath,
+      aliases: cfg.aliases,
+      commit: lineage.commit,
+      existingVersions: preflight.existing.map((v) => v.version),
+      reuse: decision.kind === 'reuse' ? decision.version.version : undefined,
+      modelExists: preflight.modelExists,
+      timings: s.timings,
+      hokusai: cfg.hokusai,
+      runUrl: lineage.runUrl,
+    };
+    core.info(
+      `Dry run: would register ${model.files.length} files (${formatBytes(model.totalBytes)}) as a new version of "${cfg.modelName}". Nothing was written.`,
+    );
+    setOutputs(s, { 'model-name': cfg.modelName, digest: model.digest, 'experiment-id': plan.experimentId ?? '' });
+    await writeSummary(deps.env, renderPlan(plan), s.secrets, s);
+    return;
+  }
+
+  // 3. The same commit and content are registered already: reuse that version.
+  if (decision.kind === 'reuse') return reuseVersion(s, decision.version, model, preflight.experiment?.experiment_id);
+  if (decision.reason) core.info(decision.reason);
+
+  // 4. An MLflow run to hold the files; from here on a failure ends it FAILED.
+  const { experiment, runInfo } = await phase(s, 'Start MLflow run', async () => {
+    const step = 'Start MLflow run';
+    const { experiment: exp, restored } = await mlflow.ensureExperiment(step, cfg.experimentName, preflight.experiment);
+    if (restored) core.info(`Experiment "${cfg.experimentName}" was deleted; restored it.`);
+    const runName = lineage.commit ? `${cfg.modelName}@${lineage.commit.slice(0, 7)}` : cfg.modelName;
+    const tags = [...mlflowSourceTags(lineage, deps.github.serverUrl), ...lineageTags(lineage, model.digest), ...userTags(cfg)];
+    const requestId = randomUUID();
+    runRequested(s, exp.experiment_id, requestId);
+    const info = await mlflow.createRun(step, exp.experiment_id, runName, clock.now(), tags, requestId);
+    runStarted(s, info);
+    core.info(`Experiment "${cfg.experimentName}" (id ${exp.experiment_id}), run ${info.run_id}`);
+    core.debug(`Run artifact URI: ${info.artifact_uri}`);
+    return { experiment: exp, runInfo: info };
+  });
+
+  // 5. The files, then proof that every one arrived whole and can be served back.
+  const uploadMs = await phase(s, 'Upload model', async () => {
+    const t0 = clock.now();
+    const progress = { filesDone: 0, files: model.files.length, bytesDone: 0, bytes: model.totalBytes, elapsedMs: 0 };
+    let lastLog = t0;
+    const report = () => {
+      // A line about every 10 s, so long uploads show they are moving.
+      if (clock.now() - lastLog < PROGRESS_EVERY_MS) return;
+      lastLog = clock.now();
+      core.info(progressLine({ ...progress, elapsedMs: lastLog - t0 }));
+    };
+    core.debug(`Uploading through the ${store.name}.`);
+    await store.upload(runInfo, model.files, {
+      concurrency: cfg.uploadConcurrency,
+      multipartThreshold: cfg.multipartThreshold,
+      onBytes: (delta) => {
+        progress.bytesDone += delta;
+        report();
+      },
+      onFile: (f, how) => {
+        progress.filesDone++;
+        core.debug(`uploaded ${f.relPath} (${f.size} bytes${how === 'multipart' ? ', in parts' : ''})`);
+      },
+    });
+    const ms = clock.now() - t0;
+    core.info(
+      `Uploaded ${model.files.length} files (${formatBytes(model.totalBytes)}) in ${formatDuration(ms)}, ${formatBytes((model.totalBytes / Math.max(ms, 1)) * 1000)}/s.`,
+    );
+    await store.verify(runInfo, model.files);
+    core.info('Every file is on the server with its full size.');
+    return ms;
+  });
+
+  // 6. The version, READY, with its aliases; from here on a failure names it.
+  const source = store.source(runInfo);
+  const version = await phase(s, 'Register model version', async () => {
+    const { version: created, createdModel } = await registerVersion(mlflow, {
+      name: cfg.modelName,
+      source,
+      runId: runInfo.run_id,
+      // The Hokusai tags go on with the version itself: no window in which it lacks them.
+      tags: [...lineageTags(lineage, model.digest), ...userTags(cfg), ...(cfg.hokusai ? hokusaiTags(cfg.hokusai, runInfo.run_id) : [])],
+      runLink: lineage.runUrl,
+      description: cfg.description,
+    });
+    s.registered = { modelUri: `models:/${cfg.modelName}/${created.version}`, version: created.version };
+    core.info(
+      `${createdModel ? 'Created registered model' : 'Registered model exists:'} "${cfg.modelName}"; new version ${created.version} (${created.status ?? 'status unknown'}).`,
+    );
+    try {
+      const ready = await awaitReady(mlflow, clock, created, cfg.awaitTimeoutSeconds);
+      await setAliases(mlflow, cfg.modelName, ready.version, cfg.aliases);
+      for (const alias of cfg.aliases) core.info(`Alias ${alias} → version ${ready.version}`);
+      return ready;
+    } catch (err) {
+      // The version exists by now: say so, so nobody looks for it in vain or registers twice blindly.
+      if (!(err instanceof ActionError)) throw err;
+      throw new ActionError(`version ${created.version} of "${cfg.modelName}" was created, but ${err.message}`, {
+        ...err.details(),
+        hint: `${err.hint} The version stays registered as models:/${cfg.modelName}/${created.version}: check it in the registry before re-running.`,
+      });
+    }
+  });
+
+  // 7. The run is done; the rest is telling people.
+  await mlflow.updateRun('Finish MLflow run', runInfo.run_id, 'FINISHED', clock.now());
+  runEnded(s);
+  await finish(s, version, model, {
+    runId: runInfo.run_id,
+    experimentId: experiment.experiment_id,
+    source,
+    reused: false,
+    note: decision.reason,
+    uploadMs,
+  });
+}
+
+/** The same commit and content were registered before: point the aliases at that version, add nothing. */
+async function reuseVersion(s: Session, existing: ModelVersion, model: ScannedModel, experimentId: string | undefined) {
+  const { cfg, mlflow, lineage, deps } = s;
+  s.registered = { modelUri: `models:/${cfg.modelName}/${existing.version}`, version: existing.version };
+  const version = await phase(s, 'Reuse version', async () => {
+    core.info(
+      `Version ${existing.version} of "${cfg.modelName}" was registered for commit ${lineage.commit.slice(0, 12)} with the same content: reusing it.`,
+    );
+    const ready = await awaitReady(mlflow, deps.clock, existing, cfg.awaitTimeoutSeconds);
+    await setAliases(mlflow, cfg.modelName, ready.version, cfg.aliases);
+    for (const alias of cfg.aliases) core.info(`Alias ${alias} → version ${ready.version}`);
+    // The first run may have had other token inputs: the version carries what this run says.
+    await tagWithToken(s, ready);
+    return ready;
+  });
+  const runId = version.run_id ?? '';
+  // Only for the experiment-id output: a run deleted since must not fail a reuse whose aliases are set.
+  const run = runId ? await mlflow.getRun('Reuse version', runId).catch(() => undefined) : undefined;
+  await finish(s, version, model, {
+    runId,
+    experimentId: run?.experiment_id ?? experimentId ?? '',
+    source: version.source ?? '',
+    reused: true,
+    note: undefined,
+    uploadMs: undefined,
+  });
+}
+
+/**
+ * After MLflow has the version: tell Hokusai, write the receipt, set outputs, write the
+ * summary. A failed event fails the step, but only after the version is in the outputs.
+ */
+async function finish(
+  s: Session,
+  version: ModelVersion,
+  model: ScannedModel,
+  rest: Pick<RegisteredResult, 'runId' | 'experimentId' | 'source' | 'reused' | 'note' | 'uploadMs'>,
+): Promise<void> {
+  const { cfg, lineage } = s;
+  const modelUri = `models:/${cfg.modelName}/${version.version}`;
+  const versionUrl = versionUiUrl(cfg.trackingUri, cfg.modelName, version.version);
+  const event = await notifyHokusai(s, version, rest.runId, modelUri);
+  const receipt = await saveReceipt(s, version.version, model, { modelUri, versionUrl, ...rest }, event?.result);
+  const result: RegisteredResult = {
+    modelName: cfg.modelName,
+    version: version.version,
+    versionUrl,
+    modelUri,
+    aliases: cfg.aliases,
+    files: model.files.length,
+    bytes: model.totalBytes,
+    digest: model.digest,
+    experimentName: cfg.experimentName,
+    commit: lineage.commit,
+    runUrl: lineage.runUrl,
+    durationMs: s.deps.clock.now() - s.started,
+    fileList: model.manifest,
+    timings: s.timings,
+    hokusai: event?.result,
+    receipt,
+    description: cfg.description,
+    tags: cfg.tags,
+    ...rest,
+  };
+  setOutputs(s, {
+    'model-name': result.modelName,
+    'model-version': result.version,
+    'model-uri': result.modelUri,
+    'run-id': result.runId,
+    'experiment-id': result.experimentId,
+    source: result.source,
+    'version-url': result.versionUrl,
+    digest: result.digest,
+    reused: String(result.reused),
+    'receipt-path': receipt?.path ?? '',
+    ...(event ? { 'hokusai-event': event.result.event } : {}),
+  });
+  core.info(`${result.reused ? 'Reused' : 'Registered'} ${result.modelUri} in ${formatDuration(result.durationMs)}.`);
+  await writeSummary(s.deps.env, renderSuccess(result), s.secrets, s);
+  if (event?.error) {
+    const retry = `${eventRetryHint(cfg.modelName, version.version)}${lineage.commit ? ` Re-running this job does the same when the model files are unchanged (same commit and digest: the version is reused); a retrained model gets a new version, which is announced instead.` : ''}`;
+    throw eventFailure(event.error, modelUri, retry);
+  }
+}
+
+/** Writes the receipt under RUNNER_TEMP and uploads it as a workflow artifact when the runtime allows. */
+async function saveReceipt(
+  s: Session,
+  version: string,
+  model: ScannedModel,
+  rest: Pick<RegisteredResult, 'modelUri' | 'versionUrl' | 'runId' | 'experimentId' | 'source' | 'reused'>,
+  hokusai: HokusaiResult | undefined,
+): Promise<ReceiptInfo | undefined> {
+  const { cfg, lineage, deps } = s;
+  return phase(s, 'Write receipt', async () => {
+    const receipt = buildReceipt({
+      modelName: cfg.modelName,
+      version,
+      modelUri: rest.modelUri,
+      versionUrl: rest.versionUrl,
+      source: rest.source,
+      runId: rest.runId,
+      experimentId: rest.experimentId,
+      digest: model.digest,
+      aliases: cfg.aliases,
+      reused: rest.reused,
+      lineage,
+      files: model.manifest,
+      hokusai,
+      createdAt: new Date(deps.clock.now()),
+    });
+    let path: string;
+    try {
+      path = await writeReceipt(deps.env.RUNNER_TEMP || os.tmpdir(), receipt);
+    } catch (e) {
+      // The registration stands; a full or read-only disk only costs the receipt.
+      core.warning(`Could not write the receipt: ${e instanceof Error ? e.message : String(e)}. The registration itself succeeded.`, {
+        title: 'Receipt not written',
+      });
+      return undefined;
+    }
+    core.info(`Receipt written to ${path}.`);
+    if (!cfg.uploadReceipt) return { path, note: 'upload-receipt is false' };
+    const name = artifactName({ modelName: cfg.modelName, version, job: deps.env.GITHUB_JOB ?? '', runAttempt: lineage.runAttempt });
+    const up = await uploadReceipt(path, name, deps.env);
+    if (up.kind === 'uploaded') {
+      core.info(`Receipt uploaded as artifact "${up.name}"${up.url ? `: ${up.url}` : ''}.`);
+      return { path, artifactName: up.name, artifactUrl: up.url };
+    }
+    const say = up.kind === 'unavailable' ? core.notice : core.warning;
+    say(`${up.reason}. The receipt is at ${path}.`, { title: 'Receipt not uploaded' });
+    return { path, note: up.reason };
+  });
+}
+
+const userTags = (cfg: Config) => cfg.tags.map(([key, value]) => ({ key, value }));

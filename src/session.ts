@@ -1,0 +1,200 @@
+// What every mode shares: the inputs, read and masked once; the HTTP and MLflow clients;
+// cancellation; ending a run; outputs, the job summary and timed phases.
+import * as core from '@actions/core';
+import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import { requireWrite, validateKey } from './auth.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { githubContext } from './context.ts';
+import { redact } from './errors.ts';
+import { DEFAULT_POLICY, HttpClient, USER_AGENT } from './http.ts';
+import { parseInputs, readRawInputs, type Config } from './inputs.ts';
+import { lineageFrom, type GitHubContext, type Lineage } from './lineage.ts';
+import { MlflowClient, trackingAuth, type RunInfo } from './mlflow.ts';
+import { saveRunEnded, saveRunId, saveRunRequest, saveTrackingUri } from './run-state.ts';
+import { capSummary, escapeHtml, type Timing } from './summary.ts';
+
+export interface Deps {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  dispatcher: Dispatcher;
+  clock: Clock;
+  random: () => number;
+  github: GitHubContext;
+  /** Where the runner's SIGINT and SIGTERM arrive. */
+  signals: Pick<NodeJS.Process, 'on' | 'off'>;
+}
+
+/** Cleanup after a failure or a cancel must finish before the runner's SIGKILL (2.5 s after SIGTERM). */
+const CLEANUP_TIMEOUT_MS = 2000;
+
+export function defaultDeps(): Deps {
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    // Honours HTTPS_PROXY / NO_PROXY like the rest of the runner's tools.
+    dispatcher: new EnvHttpProxyAgent(),
+    clock: systemClock,
+    random: Math.random,
+    github: githubContext(process.env),
+    signals: process,
+  };
+}
+
+/** What a phase needs; built once from the config. */
+export interface Session {
+  cfg: Config;
+  deps: Deps;
+  http: HttpClient;
+  mlflow: MlflowClient;
+  /** The same server without the cancel signal and with a short timeout, for ending a run. */
+  cleanup: MlflowClient;
+  lineage: Lineage;
+  started: number;
+  secrets: string[];
+  /** Set while an MLflow run is open, so a failure can end it. */
+  activeRun?: RunInfo;
+  /** Set while runs/create is under way: a cancel then may have to find the run it made. */
+  pendingRun?: { experimentId: string; requestId: string };
+  /** How long each phase took, for the summary. */
+  timings: Timing[];
+  /** The summary as written, for the pull-request comment. */
+  summary?: string;
+  /** Set once MLflow has the version for good, so a later failure or cancel can say so. */
+  registered?: { modelUri: string; version: string };
+}
+
+/** Reads and masks the inputs, and builds the clients every entry point uses. */
+export function openSession(deps: Deps, secrets: string[], signal: AbortSignal | undefined): Session {
+  const raw = readRawInputs(deps.env);
+  // Mask first, before anything can print them.
+  for (const secret of [raw['api-key'], raw['tracking-password'], raw['github-token']]) {
+    if (secret) {
+      core.setSecret(secret);
+      secrets.push(secret);
+    }
+  }
+  const cfg = parseInputs(raw, { cwd: deps.cwd, repository: deps.env.GITHUB_REPOSITORY });
+  const auth = trackingAuth(cfg.apiKey, cfg.trackingCredentials);
+  if (auth.kind === 'basic' && auth.header) {
+    // The encoded credentials are a secret of their own.
+    core.setSecret(auth.header.slice('Basic '.length));
+    secrets.push(auth.header.slice('Basic '.length));
+  }
+  const base = {
+    dispatcher: deps.dispatcher,
+    secrets,
+    userAgent: USER_AGENT,
+    debug: core.debug,
+    clock: deps.clock,
+    random: deps.random,
+  };
+  const http = new HttpClient({
+    ...base,
+    timeoutMs: cfg.requestTimeoutSeconds * 1000,
+    // A pull-request check must answer in seconds: at most one quick retry there.
+    retry:
+      cfg.mode === 'verify'
+        ? { ...DEFAULT_POLICY, maxRetries: Math.min(cfg.maxRetries, 1), budgetMs: 10_000 }
+        : { ...DEFAULT_POLICY, maxRetries: cfg.maxRetries },
+    signal,
+    onRetry: (line) => core.info(`Retrying: ${line}`),
+  });
+  const cleanupHttp = new HttpClient({ ...base, timeoutMs: CLEANUP_TIMEOUT_MS, retry: { ...DEFAULT_POLICY, maxRetries: 0 } });
+  return {
+    cfg,
+    deps,
+    http,
+    mlflow: new MlflowClient(http, cfg.trackingUri, auth),
+    cleanup: new MlflowClient(cleanupHttp, cfg.trackingUri, auth),
+    lineage: lineageFrom(deps.github),
+    started: deps.clock.now(),
+    secrets,
+    timings: [],
+  };
+}
+
+/** The runner cancels with SIGINT, then SIGTERM 7.5 s later, then SIGKILL 2.5 s after that. */
+export interface Cancellation {
+  signal: AbortSignal;
+  /** The first signal that arrived, if any. */
+  by(): string | undefined;
+  stop(): void;
+}
+
+export function listenForCancel(signals: Deps['signals']): Cancellation {
+  const controller = new AbortController();
+  let cancelledBy: string | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (cancelledBy) return core.info(`${signal} received; still ending the MLflow run.`);
+    cancelledBy = signal;
+    core.info(`${signal} received: cancelling.`);
+    controller.abort();
+  };
+  signals.on('SIGINT', onSignal);
+  signals.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    by: () => cancelledBy,
+    stop: () => {
+      signals.off('SIGINT', onSignal);
+      signals.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/** One core.group per phase, timed for the summary. */
+export async function phase<T>(s: Session, name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = s.deps.clock.now();
+  try {
+    return await core.group(name, fn);
+  } finally {
+    s.timings.push({ phase: name, ms: s.deps.clock.now() - t0 });
+  }
+}
+
+/** Validates the key with the auth service when there is one; registering and promoting need write access. */
+export async function checkKey(s: Session): Promise<void> {
+  const { cfg } = s;
+  const { authUrl, apiKey } = cfg;
+  if (!authUrl || !apiKey) return core.info('Key validation is off (auth-url is empty).');
+  await phase(s, 'Validate API key', async () => {
+    const info = await validateKey(s.http, authUrl, apiKey, cfg.serviceId);
+    core.info(`The key is valid for service "${info.serviceId}"${info.scopes ? ` with scopes: ${info.scopes.join(', ') || 'none'}` : ''}.`);
+    requireWrite(info);
+  });
+}
+
+export function setOutputs(s: Session, outputs: Record<string, string>): void {
+  for (const [name, value] of Object.entries(outputs)) core.setOutput(name, redact(value, s.secrets));
+}
+
+export async function writeSummary(env: NodeJS.ProcessEnv, markdown: string, secrets: readonly string[], s?: Session): Promise<void> {
+  // Rendering escapes characters a key may hold (_ becomes &#95;): redact both spellings.
+  const text = capSummary(redact(markdown, [...secrets, ...secrets.map(escapeHtml)]));
+  if (s) s.summary = text;
+  // core.summary reads the variable from process.env itself.
+  if (!env.GITHUB_STEP_SUMMARY) return;
+  try {
+    await core.summary.addRaw(text).write();
+  } catch (e) {
+    core.debug(`Could not write the job summary: ${String(e)}`);
+  }
+}
+
+/** runs/create is about to be sent: a killed step's post step finds the run by this request id. */
+export function runRequested(s: Session, experimentId: string, requestId: string): void {
+  s.pendingRun = { experimentId, requestId };
+  saveTrackingUri(s.cfg.trackingUri);
+  saveRunRequest(experimentId, requestId);
+}
+
+export function runStarted(s: Session, info: RunInfo): void {
+  s.activeRun = info;
+  s.pendingRun = undefined;
+  saveRunId(info.run_id);
+}
+
+export function runEnded(s: Session): void {
+  s.activeRun = undefined;
+  saveRunEnded();
+}
