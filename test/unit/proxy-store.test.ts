@@ -5,10 +5,11 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { MockAgent } from 'undici';
 import { httpOptions } from '../support/http-options.ts';
-import { HttpClient } from '../../src/http.ts';
+import { ActionError } from '../../src/errors.ts';
+import { DEFAULT_POLICY, HttpClient } from '../../src/http.ts';
 import { MlflowClient } from '../../src/mlflow.ts';
 import { artifactBaseUrl } from '../../src/urls.ts';
-import { multipartUrl, planParts, uploadFiles } from '../../src/stores/proxy.ts';
+import { mayBeMangled, multipartUrl, planParts, proxyStore, uploadFiles } from '../../src/stores/proxy.ts';
 import { progressLine } from '../../src/stores/store.ts';
 
 function files(n: number) {
@@ -218,4 +219,66 @@ test('multipart: a failing part aborts the upload and the error names it', async
     calls.some((c) => c.what === 'complete'),
     false,
   );
+});
+
+test('names a server may not serve back: non-ASCII, not plain ASCII', () => {
+  assert.equal(mayBeMangled('données-été.bin'), true);
+  assert.equal(mayBeMangled('dir/模型.pkl'), true);
+  assert.equal(mayBeMangled('model.pkl'), false);
+  assert.equal(mayBeMangled('sub dir/a-b_c.d (1).txt'), false);
+});
+
+/** A run whose listing shows `listed`, and a GET of each file that answers `getStatus`. */
+function servedBack(getStatus: number) {
+  const agent = new MockAgent();
+  agent.disableNetConnect();
+  const gets: Array<{ path: string; range: string | undefined }> = [];
+  const pool = agent.get('http://mlflow.test');
+  pool
+    .intercept({ path: (p) => p.startsWith('/api/2.0/mlflow/artifacts/list'), method: 'GET' })
+    .reply(200, {
+      files: [
+        { path: 'model/données-été.bin', is_dir: false, file_size: 3 },
+        { path: 'model/MLmodel', is_dir: false, file_size: 5 },
+      ],
+    })
+    .persist();
+  pool
+    .intercept({ path: (p) => p.startsWith('/api/2.0/mlflow-artifacts/artifacts/'), method: 'GET' })
+    .reply((opts) => {
+      gets.push({ path: opts.path, range: (opts.headers as Record<string, string>).range });
+      return { statusCode: getStatus, data: getStatus >= 400 ? '<html><body>Internal Server Error</body></html>' : 'd' };
+    })
+    .persist();
+  const http = new HttpClient(httpOptions({ dispatcher: agent, retry: { ...DEFAULT_POLICY, maxRetries: 3 } }));
+  const client = new MlflowClient(http, new URL('http://mlflow.test'), { kind: 'none', header: undefined });
+  const store = proxyStore(client, new URL('http://mlflow.test'), 'model', 4);
+  const run = { run_id: 'r', experiment_id: '1', status: 'RUNNING', artifact_uri: 'mlflow-artifacts:/1/r/artifacts' };
+  const files = [
+    { relPath: 'données-été.bin', absPath: '/nowhere', size: 3 },
+    { relPath: 'MLmodel', absPath: '/nowhere', size: 5 },
+  ];
+  return { store, run, files, gets };
+}
+
+test('a file with a non-ASCII name is fetched back with a one-byte range before the version is created', async () => {
+  const { store, run, files, gets } = servedBack(206);
+  await store.verify(run, files);
+  assert.equal(gets.length, 1, 'only the risky name is fetched');
+  assert.match(decodeURIComponent(gets[0]!.path), /\/model\/données-été\.bin$/);
+  assert.equal(gets[0]!.range, 'bytes=0-0');
+});
+
+test('a server that cannot serve the name back fails the check at once: the file, the answer and what to do', async () => {
+  const { store, run, files, gets } = servedBack(500);
+  const err = await store.verify(run, files).then(
+    () => assert.fail('expected a failure'),
+    (e: unknown) => e as ActionError,
+  );
+  assert.ok(err instanceof ActionError);
+  assert.match(err.message, /"données-été\.bin" but cannot serve it back \(HTTP 500\)/);
+  assert.equal(err.status, 500);
+  assert.match(err.hint, /Rename the file .*or upgrade the MLflow server/);
+  assert.equal(err.retry, undefined);
+  assert.equal(gets.length, 1, 'a 500 on a name is not retried');
 });
