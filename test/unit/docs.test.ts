@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { posix } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 
@@ -41,4 +42,61 @@ test(`the Default column of ${INPUTS_DOC} shows action.yml's default of every in
     if (declared) assert.ok(docDefault.includes(`\`${declared}\``), `${name}: documented default "${docDefault}" is not \`${declared}\``);
     else assert.doesNotMatch(docDefault, /^`[^`]+`$/, `${name}: ${INPUTS_DOC} shows a default that action.yml does not have`);
   }
+});
+
+/** The markdown files whose links are checked: the README and every page under docs/. */
+const markdownFiles = (): string[] => [
+  'README.md',
+  ...readdirSync(new URL('docs/', root))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
+
+/**
+ * The relative link targets in one markdown file (inline `[text](target)`, images and
+ * reference definitions) that name no file or directory of the repository, as
+ * "file: target". Code blocks and inline code are skipped; web, mail and in-page links too.
+ */
+function brokenLinks(file: string, markdown: string, exists: (path: string) => boolean): string[] {
+  const prose = markdown.replace(/^(```|~~~)[\s\S]*?^\1/gm, '').replace(/`[^`\n]*`/g, '');
+  const targets = [
+    ...[...prose.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => m[1]!),
+    ...[...prose.matchAll(/^ {0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/gm)].map((m) => m[1]!),
+  ];
+  return targets
+    .filter((target) => !/^([a-z][a-z0-9+.-]*:|#|\/\/)/i.test(target))
+    .filter((target) => {
+      const path = posix.normalize(posix.join(posix.dirname(file), decodeURIComponent(target.split(/[#?]/)[0]!))).replace(/\/$/, '');
+      return path.startsWith('../') || !exists(path);
+    })
+    .map((target) => `${file}: ${target}`);
+}
+
+test('every relative link in README.md and docs/*.md points to a file of the repository', () => {
+  const exists = (path: string) => existsSync(new URL(path, root));
+  assert.ok(markdownFiles().includes(INPUTS_DOC));
+  assert.deepEqual(
+    markdownFiles().flatMap((file) => brokenLinks(file, readFileSync(new URL(file, root), 'utf8'), exists)),
+    [],
+  );
+});
+
+test('the link check finds missing targets and leaves web links, anchors and code alone', () => {
+  const exists = (path: string) => ['README.md', 'docs/inputs.md', 'examples/workflows'].includes(path);
+  const markdown = [
+    'See [inputs](inputs.md#outputs), [the README](../README.md), [examples](../examples/workflows/) and [Hokusai](https://hokus.ai).',
+    'Also [a gap](gone.md), ![a picture](img/missing.png "title"), [up and out](../../outside.md) and [here](#layout).',
+    '`[not a link](nowhere.md)`',
+    '```md',
+    '[in a code block](nowhere.md)',
+    '```',
+    '[ref]: missing-too.md',
+  ].join('\n');
+  assert.deepEqual(brokenLinks('docs/page.md', markdown, exists), [
+    'docs/page.md: gone.md',
+    'docs/page.md: img/missing.png',
+    'docs/page.md: ../../outside.md',
+    'docs/page.md: missing-too.md',
+  ]);
 });
