@@ -1,7 +1,8 @@
 // The example workflows in examples/workflows/ are meant to be copied as they are, so each
 // must pass GitHub's own workflow parser, give the action only inputs that action.yml has
 // (read here at run time) and values its input validation accepts, hand secrets only to the
-// action's secret inputs, and appear verbatim in docs/workflows.md.
+// action's secret inputs, and appear verbatim in docs/workflows.md. The action steps in the
+// README (the quick start) pass the same input checks.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { registerHooks } from 'node:module';
@@ -325,4 +326,26 @@ test(`${WORKFLOWS_DOC} shows every example verbatim under its heading`, () => {
   const drifted = doc.replace('aliases: champion', 'aliases: champion2');
   assert.notEqual(drifted, doc);
   assert.deepEqual(docDrift(drifted, files), ['promote.yml']);
+});
+
+/** The README's ```yaml blocks that use the action, each a list of steps, as one workflow. */
+function readmeSteps(readme: string): Workflow {
+  const blocks = [...readme.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => parse(m[1]!) as unknown);
+  const steps = blocks.filter((b): b is Step[] => Array.isArray(b)).flat();
+  return { jobs: { readme: { steps } } };
+}
+
+test("the README's action steps (the quick start first) give only inputs of action.yml, valid values, and secrets only as ${{ secrets.* }}", () => {
+  const readme = readFileSync(new URL('README.md', root), 'utf8');
+  const wf = readmeSteps(readme);
+  const uses = actionUses(wf);
+  assert.ok(uses.length >= 2, 'the README shows the quick start and the plain MLflow step');
+  assert.deepEqual(uses[0]!.with['api-key'], '${{ secrets.HOKUSAI_API_KEY }}', 'the quick start takes the key from a secret');
+  assert.deepEqual(
+    uses.flatMap((use) => inputProblems(use, actionInputs())),
+    [],
+  );
+  assert.deepEqual(secretProblems(wf), []);
+  const ctx = { cwd: '/work/repo', repository: 'acme/churn' };
+  for (const use of uses) for (const raw of asRunnerWould(use)) assert.doesNotThrow(() => parseInputs(raw, ctx), use.where);
 });
