@@ -1,7 +1,8 @@
 // The example workflows in examples/workflows/ are meant to be copied as they are, so each
 // must pass GitHub's own workflow parser, give the action only inputs that action.yml has
 // (read here at run time) and values its input validation accepts, hand secrets only to the
-// action's secret inputs, and appear verbatim in the README.
+// action's secret inputs, and appear verbatim in docs/workflows.md. The action steps in the
+// README (the quick start) pass the same input checks.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { registerHooks } from 'node:module';
@@ -183,11 +184,13 @@ function asRunnerWould(use: ActionUse): ReturnType<typeof readRawInputs>[] {
   });
 }
 
-/** The ```yaml block under each "### … `NAME.yml`" heading of the README's "## Workflows" section. */
-function readmeBlocks(readme: string): Map<string, string> {
-  const section = readme.split(/^## /m).find((s) => s.startsWith('Workflows\n')) ?? '';
+/** Where the examples are shown, each under a "## … `NAME.yml`" heading. */
+const WORKFLOWS_DOC = 'docs/workflows.md';
+
+/** The ```yaml block under each "## … `NAME.yml`" heading of docs/workflows.md. */
+function docBlocks(doc: string): Map<string, string> {
   const blocks = new Map<string, string>();
-  for (const sub of section.split(/^### /m).slice(1)) {
+  for (const sub of doc.split(/^## /m).slice(1)) {
     const name = /`([\w.-]+\.yml)`/.exec(sub.slice(0, sub.indexOf('\n')))?.[1];
     const block = /^```yaml\n([\s\S]*?)^```$/m.exec(sub)?.[1];
     if (name && block !== undefined) blocks.set(name, block);
@@ -195,9 +198,9 @@ function readmeBlocks(readme: string): Map<string, string> {
   return blocks;
 }
 
-/** Examples whose README copy is missing or differs from the file. */
-function readmeDrift(readme: string, files: Map<string, string>): string[] {
-  const blocks = readmeBlocks(readme);
+/** Examples whose copy in docs/workflows.md is missing or differs from the file. */
+function docDrift(doc: string, files: Map<string, string>): string[] {
+  const blocks = docBlocks(doc);
   return [...files].filter(([name, content]) => blocks.get(name) !== content).map(([name]) => name);
 }
 
@@ -314,13 +317,35 @@ test('the input validation check fails on a value the action refuses', () => {
   assert.throws(() => parseInputs(asRunnerWould(use)[0]!, { cwd: '/work/repo', repository: 'acme/churn' }), /benchmark-metric/);
 });
 
-test('the README shows every example verbatim under its heading in "## Workflows"', () => {
+test(`${WORKFLOWS_DOC} shows every example verbatim under its heading`, () => {
   const files = new Map(exampleNames().map((name) => [name, readExample(name)]));
-  const readme = readFileSync(new URL('README.md', root), 'utf8');
-  assert.deepEqual([...readmeBlocks(readme).keys()].sort(), [...files.keys()]);
-  assert.deepEqual(readmeDrift(readme, files), []);
+  const doc = readFileSync(new URL(WORKFLOWS_DOC, root), 'utf8');
+  assert.deepEqual([...docBlocks(doc).keys()].sort(), [...files.keys()]);
+  assert.deepEqual(docDrift(doc, files), []);
   // A copy one character off is caught.
-  const drifted = readme.replace('aliases: champion', 'aliases: champion2');
-  assert.notEqual(drifted, readme);
-  assert.deepEqual(readmeDrift(drifted, files), ['promote.yml']);
+  const drifted = doc.replace('aliases: champion', 'aliases: champion2');
+  assert.notEqual(drifted, doc);
+  assert.deepEqual(docDrift(drifted, files), ['promote.yml']);
+});
+
+/** The README's ```yaml blocks that use the action, each a list of steps, as one workflow. */
+function readmeSteps(readme: string): Workflow {
+  const blocks = [...readme.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => parse(m[1]!) as unknown);
+  const steps = blocks.filter((b): b is Step[] => Array.isArray(b)).flat();
+  return { jobs: { readme: { steps } } };
+}
+
+test("the README's action steps (the quick start first) give only inputs of action.yml, valid values, and secrets only as ${{ secrets.* }}", () => {
+  const readme = readFileSync(new URL('README.md', root), 'utf8');
+  const wf = readmeSteps(readme);
+  const uses = actionUses(wf);
+  assert.ok(uses.length >= 2, 'the README shows the quick start and the plain MLflow step');
+  assert.deepEqual(uses[0]!.with['api-key'], '${{ secrets.HOKUSAI_API_KEY }}', 'the quick start takes the key from a secret');
+  assert.deepEqual(
+    uses.flatMap((use) => inputProblems(use, actionInputs())),
+    [],
+  );
+  assert.deepEqual(secretProblems(wf), []);
+  const ctx = { cwd: '/work/repo', repository: 'acme/churn' };
+  for (const use of uses) for (const raw of asRunnerWould(use)) assert.doesNotThrow(() => parseInputs(raw, ctx), use.where);
 });
