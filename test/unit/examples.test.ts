@@ -5,21 +5,11 @@
 // README (the quick start) pass the same input checks.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { registerHooks } from 'node:module';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { parseInputs, readRawInputs } from '../../src/inputs.ts';
-
-// @actions/workflow-parser imports its JSON schemas without `with { type: 'json' }`, which
-// bundlers accept and Node refuses: add the attribute, for that package's JSON files only.
-registerHooks({
-  load(url, context, nextLoad) {
-    if (url.includes('/node_modules/@actions/workflow-parser/') && url.endsWith('.json'))
-      return nextLoad(url, { ...context, importAttributes: { ...context.importAttributes, type: 'json' } });
-    return nextLoad(url, context);
-  },
-});
-const { parseWorkflow, convertWorkflowTemplate, NoOperationTraceWriter } = await import('@actions/workflow-parser');
+import { actionInputs, inputProblems, modeOf, scriptProblems, text, workflowErrors } from '../support/workflows.ts';
+import type { ActionUse, Step, Workflow } from '../support/workflows.ts';
 
 const root = new URL('../../', import.meta.url);
 const ACTION = 'hokusai-protocol/register-model-action@';
@@ -45,47 +35,11 @@ const STAND_INS: Record<string, string[]> = {
   "inputs.version == '' && github.sha || ''": [SHA, ''],
 };
 
-interface Step {
-  id?: string;
-  uses?: string;
-  run?: string;
-  with?: Record<string, unknown>;
-  env?: Record<string, unknown>;
-}
-interface Job {
-  permissions?: unknown;
-  steps?: Step[];
-}
-interface Workflow {
-  on?: unknown;
-  permissions?: unknown;
-  jobs?: Record<string, Job>;
-}
-interface ActionUse {
-  where: string;
-  job: Job;
-  with: Record<string, unknown>;
-}
-
-/** action.yml's inputs and their defaults, read at run time so that a new input needs no change here. */
-const actionInputs = (): Map<string, string | undefined> =>
-  new Map(
-    Object.entries(
-      (parse(readFileSync(new URL('action.yml', root), 'utf8')) as { inputs: Record<string, { default?: unknown }> }).inputs,
-    ).map(([name, spec]) => [name, spec.default === undefined ? undefined : String(spec.default)]),
-  );
 const exampleNames = (): string[] =>
   readdirSync(new URL('examples/workflows/', root))
     .filter((f) => f.endsWith('.yml'))
     .sort();
 const readExample = (name: string): string => readFileSync(new URL(`examples/workflows/${name}`, root), 'utf8');
-
-/** Every error GitHub's parser reports: YAML, schema and expressions, then converting jobs and steps. */
-async function workflowErrors(name: string, content: string): Promise<string[]> {
-  const parsed = parseWorkflow({ name, content }, new NoOperationTraceWriter());
-  if (parsed.value) await convertWorkflowTemplate(parsed.context, parsed.value);
-  return parsed.context.errors.getErrors().map((e) => e.message);
-}
 
 /** Every step that uses this action, with where it is. */
 function actionUses(wf: Workflow): ActionUse[] {
@@ -94,21 +48,6 @@ function actionUses(wf: Workflow): ActionUse[] {
       step.uses?.startsWith(ACTION) ? [{ where: `jobs.${id}.steps[${i}]`, job, with: step.with ?? {} }] : [],
     ),
   );
-}
-
-const text = (value: unknown): string => (value === undefined || value === null ? '' : String(value));
-const modeOf = (use: ActionUse): string => text(use.with.mode) || 'register';
-
-/** Inputs action.yml lacks, and what each mode needs. */
-function inputProblems(use: ActionUse, inputs: ReadonlyMap<string, unknown>): string[] {
-  const problems = Object.keys(use.with)
-    .filter((key) => !inputs.has(key))
-    .map((key) => `${use.where}: "${key}" is not an input in action.yml`);
-  const mode = modeOf(use);
-  const needs: Record<string, string[]> = { register: ['model-name', 'model-path'], verify: [], promote: ['model-name', 'aliases'] };
-  if (!needs[mode]) problems.push(`${use.where}: mode "${mode}" is not register, verify or promote`);
-  for (const key of needs[mode] ?? []) if (!text(use.with[key]).trim()) problems.push(`${use.where}: ${mode} mode needs "${key}"`);
-  return problems;
 }
 
 /** Every string in a parsed YAML document, with its path. */
@@ -139,15 +78,6 @@ function secretProblems(wf: Workflow): string[] {
     }
   }
   return problems;
-}
-
-/** Scripts that expand expressions inline: a value holding a quote or `$(` would run as shell. */
-function scriptProblems(wf: Workflow): string[] {
-  return Object.entries(wf.jobs ?? {}).flatMap(([id, job]) =>
-    (job.steps ?? []).flatMap((step, i) =>
-      step.run?.includes('${{') ? [`jobs.${id}.steps[${i}].run: pass expressions through env, not inline`] : [],
-    ),
-  );
 }
 
 /** Least privilege is declared; the comment has the permission it needs; no pull_request_target. */
