@@ -215,20 +215,29 @@ describe('a file with a non-ASCII name beside the model', () => {
     return dir;
   };
 
-  test('FINDING: 3.9.0 stores and lists the file but answers 500 when serving it; 2.22.4 serves it', async () => {
-    for (const [version, served] of [
-      ['3.9.0', 500],
-      ['2.22.4', 200],
-    ] as const) {
-      const url = `${target(version).server.url}/api/2.0/mlflow-artifacts/artifacts/finding/${encodeURIComponent(NON_ASCII)}`;
-      const put = await fetch(url, { method: 'PUT', body: 'abc' });
-      assert.equal(put.status, 200, version);
-      const listed = await fetch(`${target(version).server.url}/api/2.0/mlflow-artifacts/artifacts?path=finding`);
-      assert.deepEqual(await listed.json(), { files: [{ path: NON_ASCII, is_dir: false, file_size: 3 }] }, version);
-      const get = await fetch(url);
-      assert.equal(get.status, served, version);
-      if (served === 200) assert.equal(await get.text(), 'abc');
-      else await get.arrayBuffer();
+  test('FINDING: 3.9.0 stores and lists such names but answers 500 when serving them; 2.22.4 serves Latin-1 names only', async () => {
+    const cases = [
+      ['3.9.0', NON_ASCII, 500],
+      ['3.9.0', '模型.bin', 500],
+      ['2.22.4', NON_ASCII, 200],
+      ['2.22.4', '模型.bin', 500],
+    ] as const;
+    for (const [i, [version, name, served]] of cases.entries()) {
+      const what = `${name} on ${version}`;
+      const base = `${target(version).server.url}/api/2.0/mlflow-artifacts/artifacts`;
+      const put = await fetch(`${base}/finding-${i}/${encodeURIComponent(name)}`, { method: 'PUT', body: 'abc' });
+      assert.equal(put.status, 200, what);
+      const listed = await fetch(`${base}?path=finding-${i}`);
+      assert.deepEqual(await listed.json(), { files: [{ path: name, is_dir: false, file_size: 3 }] }, what);
+      // 2.22.4 sometimes closes the connection without an answer instead of the 500.
+      const get = await fetch(`${base}/finding-${i}/${encodeURIComponent(name)}`).catch(() => undefined);
+      if (served === 200) {
+        assert.equal(get?.status, 200, what);
+        assert.equal(await get.text(), 'abc', what);
+      } else {
+        assert.ok(get === undefined || get.status === 500, `${what}: HTTP ${get?.status}`);
+        await get?.arrayBuffer();
+      }
     }
   });
 
