@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, once: npm packages (including Node 24
-# itself, as the "node" dev dependency) and a project-local Python virtualenv with the
-# pinned MLflow. Re-runs only when package-lock.json or requirements-test.txt change.
+# itself, as the "node" dev dependency), a project-local Python virtualenv .venv with the
+# pinned MLflow, and one more virtualenv .venv-mlflow-<version> for each other MLflow
+# version the tests run against (requirements-mlflow-*.txt). Each one is (re)made only when
+# it is missing or its lock/requirements file changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,9 +15,27 @@ if [ ! -x node_modules/.bin/node ] || [ "$(cat node_modules/.setup-stamp 2>/dev/
   stamp package-lock.json > node_modules/.setup-stamp
 fi
 
-if [ ! -x .venv/bin/mlflow ] || [ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$(stamp requirements-test.txt)" ]; then
-  echo "setup: creating the Python virtualenv .venv with $(grep -E '^mlflow' requirements-test.txt)"
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-test.txt
-  stamp requirements-test.txt > .venv/.setup-stamp
-fi
+# venv DIR REQUIREMENTS: a virtualenv with those requirements, unless it is already there.
+venv() {
+  local dir=$1 req=$2
+  if [ -x "$dir/bin/mlflow" ] && [ "$(cat "$dir/.setup-stamp" 2>/dev/null)" = "$(stamp "$req")" ]; then return 0; fi
+  echo "setup: creating the Python virtualenv $dir with $(grep -E '^mlflow' "$req")"
+  python3 -m venv "$dir"
+  "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+  stamp "$req" > "$dir/.setup-stamp"
+}
+
+venv .venv requirements-test.txt
+
+# The other versions install side by side (pip mostly waits on downloads); a failure fails setup.
+pids=()
+for req in requirements-mlflow-*.txt; do
+  version=$(sed -nE 's/^mlflow(\[[^]]*\])?==([^ ]+).*/\2/p' "$req")
+  if [ -z "$version" ]; then
+    echo "setup: $req pins no mlflow==VERSION" >&2
+    exit 1
+  fi
+  venv ".venv-mlflow-$version" "$req" &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid"; done

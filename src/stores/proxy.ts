@@ -169,7 +169,7 @@ export async function verifyUpload(client: MlflowClient, runId: string, plan: Up
   }
 }
 
-/** Names a server may store but fail to serve back: MLflow 3.9 answers 500 on any non-ASCII name. */
+/** Names a server may store but fail to serve back: MLflow 3.9 answers 500 on any non-ASCII name, 2.x outside Latin-1. */
 export const mayBeMangled = (relPath: string): boolean => /[^\x20-\x7e]/.test(relPath);
 
 /**
@@ -184,13 +184,14 @@ async function checkServedBack(client: MlflowClient, plan: UploadPlan, concurren
     try {
       await client.readArtifactStart(step, fileUrl(plan, f.relPath), f.size);
     } catch (err) {
-      if (!(err instanceof ActionError) || err.code === 'CANCELLED' || err.status === undefined) throw err;
+      // A refused name fails the same way on every attempt: a 500, or (2.x) a connection closed without an answer.
+      if (!(err instanceof ActionError) || err.code === 'CANCELLED') throw err;
       const others = risky.length - 1;
       throw new ActionError(
         `the server stored "${f.relPath}" but cannot serve it back (${err.message}), so MLflow's client could not download this model`,
         {
           ...err.details(),
-          hint: `Rename the file to a plain ASCII name${others ? ` (and the ${others} other file${others === 1 ? '' : 's'} with non-ASCII names)` : ''}, or upgrade the MLflow server: 3.9 answers 500 for non-ASCII file names, newer versions serve them. Nothing was registered.`,
+          hint: `Rename the file to a plain ASCII name${others ? ` (and the ${others} other file${others === 1 ? '' : 's'} with non-ASCII names)` : ''}, or upgrade the MLflow server (3.9 answers 500 for non-ASCII file names, 2.x for names outside Latin-1; 3.17 serves them). Nothing was registered.`,
           retry: undefined,
         },
       );

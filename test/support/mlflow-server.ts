@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MLFLOW } from './paths.ts';
+import { DEFAULT_VENV, type Venv } from './paths.ts';
 import { createBucket } from './moto.ts';
 import { freePort } from './ports.ts';
 import { TailBuffer, cleanEnv, groupAlive, signalGroup, trackCleanup, trackProcess, untrackProcess } from './procs.ts';
@@ -13,12 +13,15 @@ import { TailBuffer, cleanEnv, groupAlive, signalGroup, trackCleanup, trackProce
 export interface MlflowServer {
   /** http://127.0.0.1:PORT, no trailing slash (and no static prefix). */
   url: string;
+  /** The MLflow version of the virtualenv it runs from (`venv` option). */
+  mlflowVersion: string;
   port: number;
   /** temp dir holding mlflow.db + mlartifacts/ (no mlartifacts/ with the `s3` option) */
   dir: string;
   /**
    * Value of `--static-prefix` if given in extraArgs, else ''. In MLflow 3.17 the
    * prefix moves the REST API *and* /health under it (`${url}${staticPrefix}/api/2.0/...`).
+   * In 3.9.0 it moves /health but not the REST API; in 2.22.4 neither (only /ajax-api moves).
    */
   staticPrefix: string;
   /** The admin credentials when started with `basicAuth`, else undefined. */
@@ -85,6 +88,12 @@ export interface StartMlflowServerOptions {
    * artifact store answers 501), handing out presigned part URLs on `endpointUrl`.
    */
   s3?: { endpointUrl: string; bucket: string };
+  /**
+   * The virtualenv whose `mlflow server` to run (paths.ts EXTRA_VENVS, e.g. MLflow 3.9.0 or 2.22.4);
+   * default `.venv` (requirements-test.txt). 2.x serves with gunicorn, 3.x with uvicorn; both
+   * are stopped as a process group.
+   */
+  venv?: Venv;
 }
 
 const LOG_LIMIT = 200 * 1024;
@@ -151,6 +160,10 @@ async function startOnce(opts: StartMlflowServerOptions): Promise<MlflowServer> 
     authEnv['MLFLOW_AUTH_CONFIG_PATH'] = iniPath;
     authEnv['MLFLOW_FLASK_SERVER_SECRET_KEY'] = randomBytes(24).toString('hex');
   }
+  const venv = opts.venv ?? DEFAULT_VENV;
+  // 3.x defaults the root to ./mlruns without artifact serving; 2.x refuses to start without one.
+  const needsRoot =
+    !serveArtifacts && venv.mlflowVersion.startsWith('2.') && !extraArgs.some((a) => a.startsWith('--default-artifact-root'));
   const args = [
     'server',
     '--host',
@@ -164,6 +177,7 @@ async function startOnce(opts: StartMlflowServerOptions): Promise<MlflowServer> 
     '--artifacts-destination',
     opts.s3 ? `s3://${opts.s3.bucket}/artifacts` : path.join(dir, 'mlartifacts'),
     serveArtifacts ? '--serve-artifacts' : '--no-serve-artifacts',
+    ...(needsRoot ? ['--default-artifact-root', path.join(dir, 'mlruns')] : []),
     ...(opts.basicAuth ? ['--app-name', 'basic-auth'] : []),
     ...extraArgs,
   ];
@@ -183,11 +197,12 @@ async function startOnce(opts: StartMlflowServerOptions): Promise<MlflowServer> 
     untrackDir();
     fs.rmSync(dir, { recursive: true, force: true });
   };
-  const healthUrl = `${url}${staticPrefix}/health`;
+  // 2.x keeps /health at the root whatever the prefix.
+  const healthUrl = `${url}${venv.mlflowVersion.startsWith('2.') ? '' : staticPrefix}/health`;
 
   let current: Proc;
   try {
-    current = launch(args, env, dir, log);
+    current = launch(venv.mlflow, args, env, dir, log);
   } catch (err) {
     removeDir();
     throw err;
@@ -232,7 +247,7 @@ async function startOnce(opts: StartMlflowServerOptions): Promise<MlflowServer> 
       // The port was ours a moment ago; retry briefly in case the bind races the old socket's teardown.
       for (let attempt = 1; ; attempt++) {
         log.push(`\n--- [harness] restarting mlflow server on port ${port} (attempt ${attempt}) ---\n`);
-        current = launch(args, env, dir, log);
+        current = launch(venv.mlflow, args, env, dir, log);
         try {
           await waitHealthy(current, healthUrl, args, log);
           return;
@@ -249,6 +264,7 @@ async function startOnce(opts: StartMlflowServerOptions): Promise<MlflowServer> 
 
   return {
     url,
+    mlflowVersion: venv.mlflowVersion,
     port,
     dir,
     staticPrefix,
@@ -268,8 +284,8 @@ interface Proc {
   exitPromise: Promise<void>;
 }
 
-function launch(args: string[], env: NodeJS.ProcessEnv, dir: string, log: TailBuffer): Proc {
-  const child: ChildProcess = spawn(MLFLOW, args, {
+function launch(exe: string, args: string[], env: NodeJS.ProcessEnv, dir: string, log: TailBuffer): Proc {
+  const child: ChildProcess = spawn(exe, args, {
     cwd: dir,
     env,
     detached: true, // own process group, so we can signal uvicorn & friends too
@@ -288,7 +304,7 @@ function launch(args: string[], env: NodeJS.ProcessEnv, dir: string, log: TailBu
       resolve();
     });
   });
-  if (child.pid === undefined) throw new Error(`failed to spawn ${MLFLOW}`);
+  if (child.pid === undefined) throw new Error(`failed to spawn ${exe}`);
   trackProcess(child.pid, true);
 
   child.stdout?.setEncoding('utf8');

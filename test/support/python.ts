@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { PYTHON, ROOT } from './paths.ts';
+import { DEFAULT_VENV, ROOT, type Venv } from './paths.ts';
 import { TailBuffer, cleanEnv, trackProcess, untrackProcess } from './procs.ts';
 
 export interface RunPythonOptions {
@@ -12,6 +12,8 @@ export interface RunPythonOptions {
   timeoutMs?: number;
   /** default: repo root */
   cwd?: string;
+  /** Whose Python (and so which MLflow client) runs the script; default `.venv`. */
+  venv?: Venv;
 }
 
 export interface PythonResult {
@@ -23,7 +25,7 @@ export interface PythonResult {
 const OUTPUT_LIMIT = 4 * 1024 * 1024;
 
 /**
- * Run `.venv/bin/python <script> ...args`. `script` may also be `-c` (then args[0]
+ * Run `.venv/bin/python <script> ...args` (or another virtualenv's python, see `venv`). `script` may also be `-c` (then args[0]
  * is the code) or `-m` (then args[0] is the module).
  * Resolves with the exit code (signal deaths map to 128+n, spawn failure rejects).
  */
@@ -32,9 +34,10 @@ export async function runPython(script: string, args: string[], opts: RunPythonO
   const env = cleanEnv({ PYTHONUNBUFFERED: '1', ...(opts.env ?? {}) });
   const stdout = new TailBuffer(OUTPUT_LIMIT);
   const stderr = new TailBuffer(OUTPUT_LIMIT);
+  const python = (opts.venv ?? DEFAULT_VENV).python;
 
   return new Promise<PythonResult>((resolve, reject) => {
-    const child = spawn(PYTHON, [script, ...args], {
+    const child = spawn(python, [script, ...args], {
       cwd: opts.cwd ?? ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -55,7 +58,7 @@ export async function runPython(script: string, args: string[], opts: RunPythonO
     child.once('error', (err) => {
       clearTimeout(timer);
       if (pid !== undefined) untrackProcess(pid);
-      reject(new Error(`failed to run ${PYTHON} ${script}: ${err.message}`));
+      reject(new Error(`failed to run ${python} ${script}: ${err.message}`));
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
