@@ -26,6 +26,7 @@ export interface Deps {
 
 /** Cleanup after a failure or a cancel must finish before the runner's SIGKILL (2.5 s after SIGTERM). */
 const CLEANUP_TIMEOUT_MS = 2000;
+const CLEANUP_RETRY = { baseDelayMs: 100, maxDelayMs: 300, budgetMs: 1500, maxRetries: 2 };
 
 export function defaultDeps(): Deps {
   return {
@@ -99,7 +100,9 @@ export function openSession(deps: Deps, secrets: string[], signal: AbortSignal |
     signal,
     onRetry: (line) => core.info(`Retrying: ${line}`),
   });
-  const cleanupHttp = new HttpClient({ ...base, timeoutMs: CLEANUP_TIMEOUT_MS, retry: { ...DEFAULT_POLICY, maxRetries: 0 } });
+  // A server that just failed may drop the next request too (a 502 from a gateway whose upstream
+  // connection broke): quick retries, within the time left before a SIGKILL.
+  const cleanupHttp = new HttpClient({ ...base, timeoutMs: CLEANUP_TIMEOUT_MS, retry: CLEANUP_RETRY });
   return {
     cfg,
     deps,
