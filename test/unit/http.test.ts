@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Agent, MockAgent } from 'undici';
-import { ActionError } from '../../src/errors.ts';
+import { ActionError, toActionError } from '../../src/errors.ts';
 import { httpOptions } from '../support/http-options.ts';
 import { HttpClient, JSON_LIMIT_BYTES, networkError, parseErrorBody } from '../../src/http.ts';
 import { freePort } from '../support/ports.ts';
@@ -257,6 +257,8 @@ test('the reachability hint only for network failures', async () => {
   assert.doesNotMatch(bug.hint, /reach/);
   assert.match(bug.hint, /not a network failure/);
   assert.equal(bug.retry, undefined);
+  // Anything thrown outside a request is reported as a bug, never as reachability.
+  assert.doesNotMatch(toActionError(new TypeError("Cannot read properties of null (reading 'x')"), 'S').hint, /reach/);
 
   // An upload whose file cannot be read is not a network failure either.
   const server = await localServer((req, res) => {
