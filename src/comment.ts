@@ -154,6 +154,7 @@ export async function upsertComment(deps: CommentDeps, target: CommentTarget, ma
       json,
       authorization: `Bearer ${target.token}`,
       headers: { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' },
+      jsonArray: method === 'GET', // the comment list
       // Answered here, with GitHub's headers at hand (rate limits); 429 and 5xx stay retried.
       accept: (status) => status >= 400 && status < 500 && status !== 408 && status !== 429,
     });

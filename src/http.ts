@@ -23,6 +23,8 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /** The answer is file content, not JSON: on 2xx it is dropped unread (at most a few KiB are drained). */
   discardBody?: boolean;
+  /** The answer may be a JSON array (GitHub's lists); MLflow and Hokusai answer objects only. */
+  jsonArray?: boolean;
   /** Statuses that are not failures for this call (besides 2xx), e.g. 400 on "already exists". */
   accept?: (status: number, body: ErrorBody) => boolean;
   /** Hint for a failure this request is known to produce, chosen by the caller. */
@@ -72,6 +74,10 @@ export { DEFAULT_POLICY };
 export const USER_AGENT = 'hokusai-register-model-action/0.1';
 
 const SERVER_MESSAGE_LIMIT = 300;
+/** The largest JSON answer read: MLflow's biggest (a long artifact listing) is far below this. */
+export const JSON_LIMIT_BYTES = 8 * 1024 * 1024;
+/** Only the start of an error body is shown, so only that much is read. */
+export const ERROR_BODY_LIMIT_BYTES = 16 * 1024;
 
 export class HttpClient {
   private readonly opts: HttpOptions;
@@ -152,6 +158,23 @@ export class HttpClient {
     }
     const where = { step: req.step, method: req.method, path: req.url.pathname };
 
+    // request-timeout bounds the whole answer, headers and body, not just the gap between two
+    // chunks (undici's timeouts): a server that trickles a byte at a time must not hold the step.
+    // An upload's clock starts once its body is sent, so a large file is not cut off.
+    const deadline = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    let phase: 'headers' | 'body' = 'headers';
+    const arm = () => {
+      timer ??= setTimeout(() => deadline.abort(deadlineError(phase, this.opts.timeoutMs)), this.opts.timeoutMs);
+    };
+    if (body && typeof body !== 'string') body.once('end', arm);
+    else arm();
+    const signal = this.opts.signal ? AbortSignal.any([this.opts.signal, deadline.signal]) : deadline.signal;
+    const failed = (err: unknown): ActionError => {
+      if (this.opts.signal?.aborted) return cancelled(req, err);
+      return networkError(deadline.signal.aborted ? deadline.signal.reason : err, req.url, where, this.opts.timeoutMs);
+    };
+
     let res: Dispatcher.ResponseData;
     try {
       res = await request(req.url, {
@@ -161,28 +184,41 @@ export class HttpClient {
         dispatcher: this.opts.dispatcher,
         headersTimeout: this.opts.timeoutMs,
         bodyTimeout: this.opts.timeoutMs,
-        signal: this.opts.signal,
+        signal,
       });
     } catch (err) {
+      clearTimeout(timer);
       if (body && typeof body !== 'string') body.destroy();
-      if (this.opts.signal?.aborted) throw cancelled(req, err);
-      throw networkError(err, req.url, where, this.opts.timeoutMs);
+      throw failed(err);
     }
+    phase = 'body';
+    arm();
 
     if (req.discardBody && res.statusCode >= 200 && res.statusCode < 300) {
       // A server that ignores Range sends the whole file: take a little, then drop the connection.
       await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+      clearTimeout(timer);
       this.opts.debug?.(`${req.method} ${req.url.pathname} → ${res.statusCode} (${Math.round(now() - started)} ms)`);
       return { status: res.statusCode, headers: res.headers, data: {} as T, error: {} };
     }
+    const ok = res.statusCode >= 200 && res.statusCode < 300;
+    const limit = ok ? JSON_LIMIT_BYTES : ERROR_BODY_LIMIT_BYTES;
+    if (ok && Number(headerValue(res.headers['content-length'])) > limit) {
+      clearTimeout(timer);
+      res.body.destroy();
+      throw tooLarge(where, res.statusCode);
+    }
     let text: string;
+    let truncated: boolean;
     try {
-      text = await res.body.text();
+      ({ text, truncated } = await readCapped(res.body, limit));
     } catch (err) {
       // A body cut off is a lost connection like any other: retried, and recovered for creates.
-      if (this.opts.signal?.aborted) throw cancelled(req, err);
-      throw networkError(err, req.url, where, this.opts.timeoutMs);
+      throw failed(err);
+    } finally {
+      clearTimeout(timer);
     }
+    if (ok && truncated) throw tooLarge(where, res.statusCode);
     const ms = Math.round(now() - started);
     this.opts.debug?.(`${req.method} ${req.url.pathname} → ${res.statusCode} (${ms} ms)`);
 
@@ -206,7 +242,8 @@ export class HttpClient {
 
     const error = res.statusCode >= 400 ? parseErrorBody(text, res.headers['content-type'], this.opts.secrets) : {};
     if (res.statusCode >= 200 && res.statusCode < 300) {
-      return { status: res.statusCode, headers: res.headers, data: parseJson<T>(text, where, res.statusCode, this.opts.secrets), error };
+      const data = parseJson<T>(text, where, res.statusCode, this.opts.secrets, req.jsonArray ?? false);
+      return { status: res.statusCode, headers: res.headers, data, error };
     }
     if (req.accept?.(res.statusCode, error)) {
       return { status: res.statusCode, headers: res.headers, data: {} as T, error };
@@ -228,10 +265,17 @@ export class HttpClient {
   }
 }
 
-function parseJson<T>(text: string, where: { step: string; method: string; path: string }, status: number, secrets: readonly string[]): T {
+function parseJson<T>(
+  text: string,
+  where: { step: string; method: string; path: string },
+  status: number,
+  secrets: readonly string[],
+  arrayAllowed: boolean,
+): T {
   if (text.trim() === '') return {} as T;
+  let data: unknown;
   try {
-    return JSON.parse(text) as T;
+    data = JSON.parse(text);
   } catch {
     throw new ActionError(`the server answered HTTP ${status} with a body that is not JSON`, {
       ...where,
@@ -240,6 +284,47 @@ function parseJson<T>(text: string, where: { step: string; method: string; path:
       hint: 'The URL probably points at something other than an MLflow REST API (a web page or a login portal). Check the URL input.',
     });
   }
+  // Callers read fields of the answer: a null, a number or a string would crash them without naming the request.
+  if (data === null || typeof data !== 'object' || (Array.isArray(data) && !arrayAllowed)) {
+    throw new ActionError(`the server answered HTTP ${status} with JSON that is not an object`, {
+      ...where,
+      status,
+      serverMessage: shorten(redact(text, secrets)).slice(0, 120),
+      hint: 'Every answer of the MLflow REST API is a JSON object: the URL probably points at another service, or a proxy in front of MLflow rewrites its answers. Check the URL input.',
+    });
+  }
+  return data as T;
+}
+
+/** Reads at most `limit` bytes of a body; past that the body is destroyed (the connection dropped), not drained. */
+async function readCapped(body: Dispatcher.ResponseData['body'], limit: number): Promise<{ text: string; truncated: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (size + chunk.length > limit) {
+      chunks.push(chunk.subarray(0, limit - size));
+      body.destroy();
+      return { text: Buffer.concat(chunks).toString('utf8'), truncated: true };
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), truncated: false };
+}
+
+function tooLarge(where: { step: string; method: string; path: string }, status: number): ActionError {
+  const mib = JSON_LIMIT_BYTES / (1024 * 1024);
+  return new ActionError(`the server answered HTTP ${status} with more than ${mib} MiB, far more than any MLflow API answer`, {
+    ...where,
+    status,
+    hint: `The action reads at most ${mib} MiB of an answer. The URL probably points at something other than the MLflow REST API (a file download or another service): check the URL input.`,
+  });
+}
+
+/** The reason a request's deadline aborts it with: a timeout, worded and retried like undici's own. */
+function deadlineError(phase: 'headers' | 'body', timeoutMs: number): Error {
+  const code = phase === 'headers' ? 'UND_ERR_HEADERS_TIMEOUT' : 'UND_ERR_BODY_TIMEOUT';
+  return Object.assign(new Error(`the ${phase === 'headers' ? 'answer' : 'answer body'} did not arrive within ${timeoutMs} ms`), { code });
 }
 
 /** Pulls the server's own words out of an error body: MLflow JSON, FastAPI JSON, or text/HTML. */
@@ -325,13 +410,21 @@ export function networkError(
     message = `TLS verification failed for ${host} (${codes.find((c) => c) ?? 'certificate error'})`;
     hint =
       'The server certificate is not trusted. If it is signed by a private CA, point NODE_EXTRA_CA_CERTS at the CA bundle in the step environment.';
-  } else if (has('ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE')) {
+  } else if (has('ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'UND_ERR_CLOSED')) {
     message = `the connection to ${host} was closed unexpectedly`;
     hint = 'A proxy or the server dropped the connection. Re-run the job; if it persists, check proxy limits on request size and time.';
+  } else if (has('ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'EHOSTDOWN')) {
+    message = `no route to ${host} (${codes.find((c) => c)})`;
+    hint =
+      'Check that the runner can reach the host (firewall, proxy settings, a self-hosted runner without network access) and that the URL is right.';
   } else {
+    // Not a network failure (a file that could not be read for an upload, a bug): the
+    // reachability hint would send the reader after the wrong cause.
     const first = chain.find((c) => c.message)?.message ?? String(err);
     message = `request to ${host} failed: ${first}`;
-    hint = 'Check that the runner can reach the host and that the URL is right.';
+    hint = has('ENOENT', 'EACCES', 'EISDIR', 'EIO')
+      ? 'A file of the model could not be read while it was being sent. Check that nothing changes the model directory while the step runs, and re-run.'
+      : 'This is not a network failure, so it looks like a bug in the action. Re-run with debug logging (ACTIONS_STEP_DEBUG=true) and report it.';
   }
   const reason = retryReason(undefined, codes);
   return new ActionError(message, { ...where, hint, cause: err, retry: reason ? { reason } : undefined });

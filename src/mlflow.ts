@@ -246,16 +246,50 @@ export class MlflowClient {
     await this.call(step, 'POST', 'runs/set-tag', { run_id: runId, key, value });
   }
 
-  /** Every file below `dir` of the run's artifacts, recursively, with paths relative to the run's root. */
-  async listArtifactsRecursive(step: string, runId: string, dir: string): Promise<ArtifactFile[]> {
+  /**
+   * Every file below `dir` of the run's artifacts, recursively, with paths relative to the run's root.
+   * A listing comes from the server: an entry that is not below the directory listed (a loop), a
+   * directory seen before, or a tree deeper or larger than any model is refused, not followed.
+   */
+  async listArtifactsRecursive(step: string, runId: string, dir: string, limits = ARTIFACT_LIST_LIMITS): Promise<ArtifactFile[]> {
     const out: ArtifactFile[] = [];
-    const pending = [dir];
+    const seen = new Set([dir]);
+    const pending = [{ path: dir, depth: 0 }];
+    let entries = 0;
+    const url = apiUrl(this.trackingUri, '/api/2.0/mlflow/artifacts/list');
+    const refuse = (message: string, hint: string): never => {
+      throw new ActionError(`the artifact listing of "${dir}" ${message}`, {
+        step,
+        method: 'GET',
+        path: url.pathname,
+        hint: `${hint} Nothing was registered.`,
+      });
+    };
+    const broken =
+      'The server (or a proxy in front of it) gives a broken artifact listing, so the upload cannot be verified. Ask the registry operators to check the MLflow server and any proxy that rewrites its answers.';
     while (pending.length > 0) {
-      const current = pending.shift() as string;
-      const res = await this.call<{ files?: ArtifactFile[] }>(step, 'GET', 'artifacts/list', { run_id: runId, path: current });
+      const current = pending.shift() as { path: string; depth: number };
+      const res = await this.call<{ files?: ArtifactFile[] }>(step, 'GET', 'artifacts/list', { run_id: runId, path: current.path });
       for (const f of res.data.files ?? []) {
-        if (f.is_dir) pending.push(f.path);
-        else out.push(f);
+        if (!isBelow(f.path, current.path))
+          refuse(`names "${f.path}" as an entry of "${current.path}", which is not below it (a loop or a broken listing)`, broken);
+        if (++entries > limits.entries)
+          refuse(
+            `has more than ${limits.entries} entries (the limit)`,
+            `A model directory has far fewer files; pack many small files into an archive if the model really has that many. ${broken}`,
+          );
+        if (!f.is_dir) {
+          out.push(f);
+          continue;
+        }
+        if (seen.has(f.path)) refuse(`names the directory "${f.path}" twice (a loop)`, broken);
+        if (current.depth + 1 > limits.depth)
+          refuse(
+            `goes more than ${limits.depth} directories deep (the limit), at "${f.path}"`,
+            `Flatten the model directory if it really is that deep. ${broken}`,
+          );
+        seen.add(f.path);
+        pending.push({ path: f.path, depth: current.depth + 1 });
       }
     }
     return out;
@@ -378,6 +412,19 @@ export class MlflowClient {
   async setAlias(step: string, name: string, alias: string, version: string): Promise<void> {
     await this.call(step, 'POST', 'registered-models/alias', { name, alias, version });
   }
+}
+
+/** Bounds on a recursive artifact listing: a model directory is neither this deep nor this large. */
+export const ARTIFACT_LIST_LIMITS = { depth: 64, entries: 100_000 };
+
+/** Whether an artifact path is strictly below a directory, without "." or ".." segments that could lead back up. */
+function isBelow(entry: string, dir: string): boolean {
+  const prefix = dir === '' ? '' : `${dir}/`;
+  if (!entry.startsWith(prefix) || entry.length === prefix.length) return false;
+  return entry
+    .slice(prefix.length)
+    .split('/')
+    .every((segment) => segment !== '' && segment !== '.' && segment !== '..');
 }
 
 /** A string literal for MLflow's search filter language. */

@@ -1,7 +1,7 @@
 // Scans and validates the model directory before anything touches the network,
 // so a bad directory never leaves a half-registered model behind.
 import { constants as fsc } from 'node:fs';
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { lstat, open, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ActionError } from './errors.ts';
@@ -107,8 +107,33 @@ export async function scanModelDir(root: string): Promise<ModelDir> {
       `no MLmodel file at the root of "${root}"`,
       'model-path must be a directory saved by MLflow (for example with mlflow.sklearn.save_model), which writes MLmodel at its root. If the model sits in a subdirectory, point model-path there.',
     );
-  const flavors = checkMlmodel(await readFile(mlmodel.absPath, 'utf8'));
+  const flavors = checkMlmodel(await readMlmodel(mlmodel.absPath, root));
   return { root: realRoot, files, totalBytes: files.reduce((n, f) => n + f.size, 0), flavors };
+}
+
+/** MLmodel files are a few KiB; a bigger one is not an MLmodel, and is not read whole. */
+export const MLMODEL_LIMIT_BYTES = 1024 * 1024;
+
+/** Reads MLmodel, refusing one over the limit (checked on the bytes read, in case it grew since the scan). */
+async function readMlmodel(file: string, root: string): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(MLMODEL_LIMIT_BYTES + 1);
+    let size = 0;
+    while (size < buf.length) {
+      const { bytesRead } = await handle.read(buf, size, buf.length - size, size);
+      if (bytesRead === 0) break;
+      size += bytesRead;
+    }
+    if (size > MLMODEL_LIMIT_BYTES)
+      fail(
+        `MLmodel in "${root}" is larger than ${MLMODEL_LIMIT_BYTES / (1024 * 1024)} MiB (the limit), so it is not an MLmodel file written by MLflow`,
+        'MLflow writes MLmodel as a few KiB of YAML. Check that model-path points at the directory MLflow saved, and that MLmodel at its root is that file.',
+      );
+    return buf.subarray(0, size).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Checks that MLmodel is a YAML mapping with a non-empty `flavors` mapping; returns the flavor names. */

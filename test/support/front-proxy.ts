@@ -48,6 +48,8 @@ export interface FrontProxyRequest {
    * on the registration-event route, the status the route itself gave before an `afterForward` fault.
    */
   upstreamStatus?: number;
+  /** Bytes of body the proxy wrote for a `streamBytes` or `trickle` fault (handed to the socket, not necessarily read). */
+  bytesSent?: number;
 }
 
 /** A request to the registration-event route (it is in `requests` too: the same object). */
@@ -124,6 +126,23 @@ export interface Fault {
    * A client that goes away during the delay cancels the request (nothing is forwarded).
    */
   delayMs?: number;
+  /**
+   * Answer `status` (default 200) with `headers` and `body`, then write `chunk` (default one space)
+   * every `everyMs`, never finishing, until the client goes away or `forMs` (default 60 s) has passed:
+   * a server whose answer never completes although bytes keep arriving.
+   */
+  trickle?: { everyMs: number; chunk?: string; forMs?: number };
+  /**
+   * Answer `status` (default 200) with `headers`, `body` as the start of the body, then spaces up to
+   * this many bytes in all, chunked (no content-length). Generated as the client reads, so the proxy
+   * holds none of it; `record.bytesSent` says how much was written before the client stopped reading.
+   */
+  streamBytes?: number;
+  /**
+   * Answer an `artifacts/list` request with `{"files": listing(path)}` (`path` from the query, "" when
+   * absent) and `status` (default 200): e.g. a listing that names its own directory as a subdirectory.
+   */
+  listing?: (path: string) => Array<{ path: string; is_dir?: boolean; file_size?: number }>;
   /** How many matching requests get this fault; default unlimited. */
   times?: number;
 }
@@ -422,6 +441,56 @@ export async function startFrontProxy(opts: FrontProxyOptions): Promise<FrontPro
         req.on('data', onData);
         req.once('end', reset);
         return;
+      }
+      if (fault.trickle !== undefined) {
+        const { everyMs, chunk = ' ', forMs = 60_000 } = fault.trickle;
+        record.status = fault.status ?? 200;
+        record.bytesSent = 0;
+        req.resume();
+        res.writeHead(record.status, fault.headers ?? {});
+        res.write(fault.body ?? '');
+        const started = Date.now();
+        const timer = setInterval(() => {
+          if (Date.now() - started >= forMs) return void res.end();
+          record.bytesSent = (record.bytesSent ?? 0) + Buffer.byteLength(chunk);
+          res.write(chunk);
+        }, everyMs);
+        stallTimers.add(timer);
+        res.once('close', () => {
+          clearInterval(timer);
+          stallTimers.delete(timer);
+        });
+        return;
+      }
+      if (fault.streamBytes !== undefined) {
+        const total = fault.streamBytes;
+        const prefix = Buffer.from(fault.body ?? '');
+        const filler = Buffer.alloc(64 * 1024, ' ');
+        record.status = fault.status ?? 200;
+        record.bytesSent = prefix.length;
+        req.resume();
+        res.writeHead(record.status, fault.headers ?? {});
+        res.on('error', () => undefined);
+        // Write only when the socket drains: a client that stops reading stops the stream.
+        let sent = prefix.length;
+        const pump = (): void => {
+          let more = true;
+          while (more && sent < total) {
+            const n = Math.min(filler.length, total - sent);
+            sent += n;
+            record.bytesSent = sent;
+            more = res.write(filler.subarray(0, n));
+          }
+          if (sent >= total) res.end();
+          else if (!res.destroyed) res.once('drain', pump);
+        };
+        if (res.write(prefix)) pump();
+        else res.once('drain', pump);
+        return;
+      }
+      if (fault.listing !== undefined) {
+        const dir = new URL(target, 'http://proxy.invalid').searchParams.get('path') ?? '';
+        return reply(fault.status ?? 200, { files: fault.listing(dir) });
       }
       if (fault.delayMs === undefined && !fault.afterForward) return withBody(() => sendFault(fault));
     }

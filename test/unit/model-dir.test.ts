@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { checkMlmodel, scanModelDir } from '../../src/model-dir.ts';
+import type { ActionError } from '../../src/errors.ts';
+import { checkMlmodel, MLMODEL_LIMIT_BYTES, scanModelDir } from '../../src/model-dir.ts';
 
 const MLMODEL = 'flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n';
 
@@ -85,4 +86,18 @@ test('MLmodel must be a YAML mapping with a non-empty flavors mapping', () => {
   assert.throws(() => checkMlmodel('- a\n- b\n'), /not a YAML mapping/);
   assert.throws(() => checkMlmodel('artifact_path: model\n'), /no flavors/);
   assert.throws(() => checkMlmodel('flavors: {}\n'), /no flavors/);
+});
+
+test('an MLmodel over 1 MiB is refused, naming the file and the limit, without being read whole', async () => {
+  // Valid YAML with flavors, padded by a comment: without the limit it would pass.
+  const dir = modelDir({ MLmodel: `${MLMODEL}# ${'x'.repeat(MLMODEL_LIMIT_BYTES)}\n` });
+  await assert.rejects(scanModelDir(dir), (e: ActionError) => {
+    assert.equal(e.message, `MLmodel in "${dir}" is larger than 1 MiB (the limit), so it is not an MLmodel file written by MLflow`);
+    assert.equal(e.step, 'Validate model directory');
+    assert.match(e.hint, /a few KiB of YAML/);
+    return true;
+  });
+  // At the limit it is still read.
+  const atLimit = modelDir({ MLmodel: `${MLMODEL}#${'x'.repeat(MLMODEL_LIMIT_BYTES - MLMODEL.length - 2)}\n` });
+  assert.deepEqual((await scanModelDir(atLimit)).flavors, ['python_function']);
 });
