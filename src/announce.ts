@@ -1,10 +1,10 @@
 // Telling Hokusai about a version, for register and promote alike: the token tags on the
 // version, and the registration event that moves the token out of draft.
-import * as core from '@actions/core';
 import { ActionError, redact, toActionError } from './errors.ts';
 import { benchmarkText, EVENT_SENT_TAG, eventFingerprint, hokusaiTags, registrationEvent, sendRegistrationEvent } from './hokusai.ts';
 import type { HokusaiToken } from './inputs.ts';
 import { lineageTags } from './lineage.ts';
+import * as log from './log.ts';
 import type { ModelVersion } from './mlflow.ts';
 import { versionTag } from './registration.ts';
 import { phase, type Session } from './session.ts';
@@ -38,9 +38,9 @@ export async function notifyHokusai(
   try {
     await phase(s, 'Notify Hokusai', async () => {
       const { modelId } = await sendRegistrationEvent(s.http, apiUrl, apiKey, body);
-      core.info(`The Hokusai platform accepted the registration event${modelId ? ` (model id ${modelId})` : ''}.`);
+      log.info(`The Hokusai platform accepted the registration event${modelId ? ` (model id ${modelId})` : ''}.`);
       await s.mlflow.setModelVersionTag('Notify Hokusai', cfg.modelName, version.version, EVENT_SENT_TAG, sent).catch((e: unknown) => {
-        core.warning(
+        log.warning(
           `The platform has the event, but version ${version.version} could not be tagged ${EVENT_SENT_TAG} (${e instanceof Error ? e.message : String(e)}): a re-run would send the event again.`,
         );
         if (e instanceof ActionError && e.code === 'CANCELLED') throw e;

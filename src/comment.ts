@@ -3,12 +3,12 @@
 // the same HttpClient as everything else (retries, no redirects, token redaction). A
 // comment is a convenience: every failure becomes a warning for the caller, never a throw.
 import { createHash } from 'node:crypto';
-import * as core from '@actions/core';
 import type { Dispatcher } from 'undici';
 import { systemClock, type Clock } from './clock.ts';
 import { ActionError, redact } from './errors.ts';
 import { DEFAULT_POLICY, HttpClient, USER_AGENT, type HttpResponse } from './http.ts';
 import type { GitHubContext } from './lineage.ts';
+import * as log from './log.ts';
 import type { RetryPolicy } from './retry.ts';
 import type { Session } from './session.ts';
 import { apiUrl as restUrl } from './urls.ts';
@@ -45,12 +45,13 @@ export function commentMarker(key: string): string {
 /**
  * Marker + markdown (+ a footer linking the workflow run), cut to fit GitHub's limit with a
  * visible line saying so. Cut at a line end where one is near, and close a code block the cut
- * left open, so the notice renders as text.
+ * left open, so the notice renders as text. The registered secrets are removed before the cut
+ * (a secret cut in two is no longer found), and bidi controls are shown, not obeyed.
  */
 export function renderComment(marker: string, markdown: string, runUrl: string | undefined): string {
   const head = `${marker}\n`;
   const footer = runUrl ? `\n\n---\n<sub>From [workflow run](${runUrl}); updated on every run.</sub>\n` : '\n';
-  const body = markdown.replace(/\s+$/, '');
+  const body = log.escapeBidi(log.redactSecrets(markdown), true).replace(/\s+$/, '');
   if (head.length + body.length + footer.length <= COMMENT_LIMIT) return `${head}${body}${footer}`;
 
   const where = runUrl ? `the job summary of the [workflow run](${runUrl})` : 'the job summary';
@@ -300,7 +301,7 @@ function thrown(err: unknown, doing: string, target: CommentTarget): string {
 export async function commentOnPullRequest(s: Session): Promise<void> {
   const { cfg, deps, lineage } = s;
   const target = commentTargetFrom(deps.github, deps.env.GITHUB_API_URL, cfg.githubToken ?? '');
-  if ('kind' in target) return core.info(`No pull-request comment: ${target.reason}.`);
+  if ('kind' in target) return log.info(`No pull-request comment: ${target.reason}.`);
   if (!s.summary) return;
   const key = `${cfg.mode}${cfg.dryRun ? '-dry-run' : ''}:${cfg.modelName || cfg.trackingUri.host}`;
   const marker = commentMarker(key);
@@ -311,7 +312,7 @@ export async function commentOnPullRequest(s: Session): Promise<void> {
     marker,
     renderComment(marker, s.summary, lineage.runUrl),
   );
-  if (outcome.kind === 'warning') core.warning(redact(outcome.message, s.secrets), { title: 'Pull-request comment not written' });
-  else if (outcome.kind === 'skipped') core.info(`comment: ${outcome.reason}`);
-  else core.info(`Pull-request comment ${outcome.kind}: ${outcome.url}`);
+  if (outcome.kind === 'warning') log.warning(outcome.message, { title: 'Pull-request comment not written' });
+  else if (outcome.kind === 'skipped') log.info(`comment: ${outcome.reason}`);
+  else log.info(`Pull-request comment ${outcome.kind}: ${outcome.url}`);
 }

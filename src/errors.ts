@@ -85,14 +85,41 @@ export function formatError(err: ActionError): string {
   return lines.join('\n');
 }
 
+/** Shorter values would redact ordinary words. */
+const MIN_SECRET_LENGTH = 4;
+const patterns = new Map<string, RegExp>();
+
 /**
- * Removes every secret from a text. Runner masking only protects the log; this also
- * protects outputs, the summary, and runs outside a runner.
+ * Removes every secret from a text, in every spelling it may come back in: any letter case (a
+ * URL parser lower-cases a host), each character percent-encoded or not, with any hex case
+ * (encodeURIComponent, a URL path or query, form encoding with "+" for a space), or as an HTML
+ * character reference (the summary's escaping). Runner masking only protects the log, and only
+ * the literal value; this also protects outputs, the summary, the receipt, run tags, the PR
+ * comment, and runs outside a runner. Redact before cutting a text: a cut secret is no longer
+ * found.
  */
 export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length >= 4) out = out.split(secret).join('***');
+  const list = [...new Set(secrets)].filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+  if (!list.length || !text) return text;
+  const key = list.join('\0');
+  let re = patterns.get(key);
+  if (!re) {
+    if (patterns.size > 100) patterns.clear();
+    re = new RegExp(list.map((s) => Array.from(s, charPattern).join('')).join('|'), 'giu');
+    patterns.set(key, re);
   }
-  return out;
+  return text.replace(re, '***');
+}
+
+/** One character of a secret: itself, its UTF-8 bytes percent-encoded, an HTML character reference, "+" for a space. */
+function charPattern(ch: string): string {
+  const cp = ch.codePointAt(0) ?? 0;
+  const forms = [
+    ch.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&'),
+    Array.from(Buffer.from(ch, 'utf8'), (b) => `%${b.toString(16).padStart(2, '0')}`).join(''),
+    `&#0*${cp};`,
+    `&#x0*${cp.toString(16)};`,
+  ];
+  if (ch === ' ') forms.push('\\+');
+  return `(?:${forms.join('|')})`;
 }

@@ -165,7 +165,8 @@ function parseHttpUrl(value: string): URL | string {
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') return `"${value}" uses ${u.protocol.replace(':', '')}, not http or https.`;
   if (u.username || u.password) return 'it contains credentials; pass the key through api-key instead, never in the URL.';
-  if (u.search || u.hash) return `"${value}" has a query string or fragment, which a base URL cannot have.`;
+  // Not shown: a query or fragment may hold a token (session.ts masks and redacts it too).
+  if (u.search || u.hash) return `"${u.origin}${u.pathname}" has a query string or fragment, which a base URL cannot have.`;
   u.pathname = u.pathname.replace(/\/+$/, '');
   return u;
 }

@@ -1,11 +1,11 @@
 // One run of the action: open the session, run the mode the inputs pick, and report.
 // The only catch and the only setFailed live here; a run created in MLflow always ends
 // FINISHED, FAILED or KILLED.
-import * as core from '@actions/core';
 import { eventRetryHint } from './announce.ts';
 import { commentOnPullRequest } from './comment.ts';
-import { ActionError, formatError, redact, toActionError } from './errors.ts';
+import { ActionError, formatError, toActionError } from './errors.ts';
 import { EVENT_SENT_TAG } from './hokusai.ts';
+import * as log from './log.ts';
 import { promoteMode } from './modes/promote.ts';
 import { registerMode } from './modes/register.ts';
 import { verifyMode } from './modes/verify.ts';
@@ -59,10 +59,10 @@ async function fail(
     s.activeRun = await s.cleanup.findRunByRequest('Find the run being created', experimentId, requestId).catch(() => undefined);
   }
   if (s?.activeRun) {
-    const reason = redact(`${err.step}: ${err.message}`, secrets);
-    await endRun(s.cleanup, s.activeRun, cancelledBy ? 'KILLED' : 'FAILED', reason, s.deps.clock.now());
+    // endRun redacts the reason before it cuts it to the tag's size.
+    await endRun(s.cleanup, s.activeRun, cancelledBy ? 'KILLED' : 'FAILED', `${err.step}: ${err.message}`, s.deps.clock.now());
   }
-  core.setFailed(redact(formatError(err), secrets));
+  log.setFailed(formatError(err));
   if (!err.reported) await writeSummary(deps.env, renderFailure(err, title, s?.lineage.runUrl), secrets, s);
 }
 

@@ -2,10 +2,10 @@
 // runner's SIGKILL, a crash), the run is still RUNNING: end it as KILLED. Bundled on its
 // own (dist/post/index.js) and importing only what that needs: no input parsing (the main
 // step saved the tracking URI it had checked), no rendering, no artifact or GitHub clients.
-import * as core from '@actions/core';
 import { EnvHttpProxyAgent } from 'undici';
 import { systemClock } from './clock.ts';
 import { DEFAULT_POLICY, HttpClient, USER_AGENT } from './http.ts';
+import * as log from './log.ts';
 import { MlflowClient, trackingAuth } from './mlflow.ts';
 import { endRun, leftOpen } from './run-state.ts';
 
@@ -20,12 +20,12 @@ export async function post(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     const [username, password] = [input('tracking-username'), input('tracking-password')];
     const auth = trackingAuth(input('api-key') || undefined, username && password ? { username, password } : undefined);
     if (auth.kind === 'basic' && auth.header) secrets.push(auth.header.slice('Basic '.length));
-    for (const secret of secrets) core.setSecret(secret);
+    for (const secret of secrets) log.addSecret(secret);
     const http = new HttpClient({
       dispatcher: new EnvHttpProxyAgent(),
       secrets,
       userAgent: USER_AGENT,
-      debug: core.debug,
+      debug: log.debug,
       clock: systemClock,
       random: Math.random,
       timeoutMs: TIMEOUT_MS,
@@ -37,11 +37,11 @@ export async function post(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     const info = open.runId
       ? await mlflow.getRun(step, open.runId)
       : await mlflow.findRunByRequest(step, open.experimentId, open.requestId);
-    if (!info) return core.info('No MLflow run was created before the step stopped.');
-    if (info.status !== 'RUNNING') return core.info(`MLflow run ${info.run_id} already ended (${info.status}).`);
+    if (!info) return log.info('No MLflow run was created before the step stopped.');
+    if (info.status !== 'RUNNING') return log.info(`MLflow run ${info.run_id} already ended (${info.status}).`);
     await endRun(mlflow, info, 'KILLED', 'the job was cancelled or stopped before the action could end this run', systemClock.now());
   } catch (err) {
-    core.warning(
+    log.warning(
       `Could not check the MLflow run of this job: ${err instanceof Error ? err.message : String(err)}. End it in the MLflow UI if it is still RUNNING.`,
     );
   }

@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Lineage } from './lineage.ts';
 import type { ManifestEntry } from './manifest.ts';
+import { redactSecrets } from './log.ts';
 
 export const RECEIPT_SCHEMA = 'hokusai-register-model/receipt@1';
 
@@ -151,7 +152,9 @@ export async function writeReceipt(dir: string, receipt: Receipt): Promise<strin
   const version = safeNamePart(receipt.model.version, VERSION_PART_BYTES, 'unknown');
   const file = path.resolve(dir, `hokusai-receipt-${model}-v${version}.json`);
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, `${JSON.stringify(receipt, null, 2)}\n`, 'utf8');
+  // Every string redacted on its own: a server may put the key anywhere (artifact_uri, so the source).
+  const text = JSON.stringify(receipt, (_key, value: unknown) => (typeof value === 'string' ? redactSecrets(value) : value), 2);
+  await writeFile(file, `${text}\n`, 'utf8');
   return file;
 }
 

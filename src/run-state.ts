@@ -3,6 +3,7 @@
 // Kept apart from the session so the post step's bundle stays small.
 import * as core from '@actions/core';
 import { ActionError } from './errors.ts';
+import * as log from './log.ts';
 import type { MlflowClient, RunInfo } from './mlflow.ts';
 
 const STATE_RUN_ID = 'run-id';
@@ -40,12 +41,13 @@ export async function endRun(
   try {
     await client.updateRun(step, runInfo.run_id, status, now);
     saveRunEnded();
-    core.info(`MLflow run ${runInfo.run_id} marked ${status}.`);
+    log.info(`MLflow run ${runInfo.run_id} marked ${status}.`);
   } catch (e) {
-    core.warning(
+    log.warning(
       `Could not mark MLflow run ${runInfo.run_id} as ${status}: ${e instanceof ActionError ? e.message : String(e)}. The post step will try again; otherwise end it in the MLflow UI.`,
     );
     return;
   }
-  await client.setRunTag(step, runInfo.run_id, 'failure_reason', reason.slice(0, 5000)).catch(() => undefined);
+  // Redacted before the cut: a secret cut in two would no longer be found.
+  await client.setRunTag(step, runInfo.run_id, 'failure_reason', log.redactSecrets(reason).slice(0, 5000)).catch(() => undefined);
 }

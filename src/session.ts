@@ -9,9 +9,10 @@ import { redact } from './errors.ts';
 import { DEFAULT_POLICY, HttpClient, USER_AGENT } from './http.ts';
 import { parseInputs, readRawInputs, type Config } from './inputs.ts';
 import { lineageFrom, type GitHubContext, type Lineage } from './lineage.ts';
+import * as log from './log.ts';
 import { MlflowClient, trackingAuth, type RunInfo } from './mlflow.ts';
 import { saveRunEnded, saveRunId, saveRunRequest, saveTrackingUri } from './run-state.ts';
-import { capSummary, escapeHtml, type Timing } from './summary.ts';
+import { capSummary, type Timing } from './summary.ts';
 
 export interface Deps {
   env: NodeJS.ProcessEnv;
@@ -67,25 +68,25 @@ export interface Session {
 /** Reads and masks the inputs, and builds the clients every entry point uses. */
 export function openSession(deps: Deps, secrets: string[], signal: AbortSignal | undefined): Session {
   const raw = readRawInputs(deps.env);
-  // Mask first, before anything can print them.
-  for (const secret of [raw['api-key'], raw['tracking-password'], raw['github-token']]) {
-    if (secret) {
-      core.setSecret(secret);
-      secrets.push(secret);
-    }
-  }
+  const keep = (secret: string) => {
+    log.addSecret(secret);
+    secrets.push(secret);
+  };
+  // Mask first, before anything can print them. A URL input's userinfo, query or fragment may
+  // hold a token (https://user:token@host, ?token=…): the inputs refuse such URLs, and never show those parts.
+  for (const secret of [raw['api-key'], raw['tracking-password'], raw['github-token']]) if (secret) keep(secret);
+  for (const name of ['tracking-uri', 'auth-url', 'api-url'] as const) for (const part of log.urlSecrets(raw[name])) keep(part);
   const cfg = parseInputs(raw, { cwd: deps.cwd, repository: deps.env.GITHUB_REPOSITORY });
   const auth = trackingAuth(cfg.apiKey, cfg.trackingCredentials);
   if (auth.kind === 'basic' && auth.header) {
     // The encoded credentials are a secret of their own.
-    core.setSecret(auth.header.slice('Basic '.length));
-    secrets.push(auth.header.slice('Basic '.length));
+    keep(auth.header.slice('Basic '.length));
   }
   const base = {
     dispatcher: deps.dispatcher,
     secrets,
     userAgent: USER_AGENT,
-    debug: core.debug,
+    debug: log.debug,
     clock: deps.clock,
     random: deps.random,
   };
@@ -98,7 +99,7 @@ export function openSession(deps: Deps, secrets: string[], signal: AbortSignal |
         ? { ...DEFAULT_POLICY, maxRetries: Math.min(cfg.maxRetries, 1), budgetMs: 10_000 }
         : { ...DEFAULT_POLICY, maxRetries: cfg.maxRetries },
     signal,
-    onRetry: (line) => core.info(`Retrying: ${line}`),
+    onRetry: (line) => log.info(`Retrying: ${line}`),
   });
   // A server that just failed may drop the next request too (a 502 from a gateway whose upstream
   // connection broke): quick retries, within the time left before a SIGKILL.
@@ -128,9 +129,9 @@ export function listenForCancel(signals: Deps['signals']): Cancellation {
   const controller = new AbortController();
   let cancelledBy: string | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (cancelledBy) return core.info(`${signal} received; still ending the MLflow run.`);
+    if (cancelledBy) return log.info(`${signal} received; still ending the MLflow run.`);
     cancelledBy = signal;
-    core.info(`${signal} received: cancelling.`);
+    log.info(`${signal} received: cancelling.`);
     controller.abort();
   };
   signals.on('SIGINT', onSignal);
@@ -159,28 +160,29 @@ export async function phase<T>(s: Session, name: string, fn: () => Promise<T>): 
 export async function checkKey(s: Session): Promise<void> {
   const { cfg } = s;
   const { authUrl, apiKey } = cfg;
-  if (!authUrl || !apiKey) return core.info('Key validation is off (auth-url is empty).');
+  if (!authUrl || !apiKey) return log.info('Key validation is off (auth-url is empty).');
   await phase(s, 'Validate API key', async () => {
     const info = await validateKey(s.http, authUrl, apiKey, cfg.serviceId);
-    core.info(`The key is valid for service "${info.serviceId}"${info.scopes ? ` with scopes: ${info.scopes.join(', ') || 'none'}` : ''}.`);
+    log.info(`The key is valid for service "${info.serviceId}"${info.scopes ? ` with scopes: ${info.scopes.join(', ') || 'none'}` : ''}.`);
     requireWrite(info);
   });
 }
 
 export function setOutputs(s: Session, outputs: Record<string, string>): void {
-  for (const [name, value] of Object.entries(outputs)) core.setOutput(name, redact(value, s.secrets));
+  for (const [name, value] of Object.entries(outputs)) log.setOutput(name, redact(value, s.secrets));
 }
 
 export async function writeSummary(env: NodeJS.ProcessEnv, markdown: string, secrets: readonly string[], s?: Session): Promise<void> {
-  // Rendering escapes characters a key may hold (_ becomes &#95;): redact both spellings.
-  const text = capSummary(redact(markdown, [...secrets, ...secrets.map(escapeHtml)]));
+  // Once more over the whole page (the renderers redact each value before clipping it); redact
+  // knows the escaped spellings (_ as &#95;) too.
+  const text = capSummary(redact(markdown, [...secrets, ...log.secrets()]));
   if (s) s.summary = text;
   // core.summary reads the variable from process.env itself.
   if (!env.GITHUB_STEP_SUMMARY) return;
   try {
     await core.summary.addRaw(text).write();
   } catch (e) {
-    core.debug(`Could not write the job summary: ${String(e)}`);
+    log.debug(`Could not write the job summary: ${String(e)}`);
   }
 }
 

@@ -1,10 +1,12 @@
 // The job summary, rendered as markdown by pure functions. Everything that came from a
-// user or a server is clipped and escaped here (core.summary does not escape), links are
-// http(s) only, and every renderer ends with capSummary: a hostile or huge value can
-// neither break the markup nor push the summary past GitHub's 1024 KiB limit.
+// user or a server is redacted (the secrets registered in log.ts), clipped and escaped
+// here (core.summary does not escape), links are http(s) only, and every renderer ends
+// with capSummary: a hostile or huge value can neither break the markup nor push the
+// summary past GitHub's 1024 KiB limit.
 import { Buffer } from 'node:buffer';
 import type { ActionError } from './errors.ts';
 import type { Check } from './checks.ts';
+import { escapeBidi, redactSecrets } from './log.ts';
 
 export interface FileEntry {
   path: string;
@@ -104,12 +106,14 @@ const MAX_ALIASES = 50;
 const UNSAFE = /[&<>"'`|\\[\]*_~$:@]|(?<=www)\.|\r\n?|\n|[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/gi;
 
 export function escapeHtml(s: string): string {
-  return s.replace(UNSAFE, (c) => {
+  const escaped = s.replace(UNSAFE, (c) => {
     if (c[0] === '\n' || c[0] === '\r') return '<br>';
     const n = c.charCodeAt(0);
     if (n < 0x20 || (n >= 0x7f && n <= 0x9f)) return '\ufffd';
     return `&#${n};`;
   });
+  // Bidi controls would reorder what a reader sees (a name that hides its real extension).
+  return escapeBidi(escaped, true);
 }
 
 /** For an attribute holding a URL that the URL parser has already normalized. */
@@ -135,7 +139,8 @@ function clipMiddle(s: string, max: number): string {
   return `${cutAt(s, max - tail - 1)}…${s.slice(start)}`;
 }
 
-const text = (s: string, max = TEXT_MAX) => escapeHtml(clip(s, max));
+// Secrets out before the clip: a secret cut in two is no longer found.
+const text = (s: string, max = TEXT_MAX) => escapeHtml(clip(redactSecrets(s), max));
 const code = (s: string, max = INLINE_MAX) => `<code>${text(s, max)}</code>`;
 const count = (n: number) => n.toLocaleString('en-US');
 const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
@@ -158,7 +163,7 @@ function safeHref(href: string | undefined): string | undefined {
 /** `label` is HTML already. A URL that may not be a link is shown as text. */
 function link(label: string, href: string | undefined): string {
   const safe = safeHref(href);
-  if (safe) return `<a href="${escapeAttr(safe)}">${label}</a>`;
+  if (safe) return `<a href="${escapeAttr(redactSecrets(safe))}">${label}</a>`;
   return href ? `${label} (${code(href)})` : label;
 }
 
@@ -214,7 +219,7 @@ function renderFiles(files: readonly FileEntry[], budgetBytes: number, receipt: 
   let room = budgetBytes - Buffer.byteLength(open + head + close) - reserve;
   const rows: string[] = [];
   for (const f of sorted) {
-    const row = `| ${code(clipMiddle(f.path, PATH_MAX), PATH_MAX)} | ${formatBytes(f.size)} | ${code(f.sha256.replace(/^sha256:/, '').slice(0, 12))} |\n`;
+    const row = `| ${code(clipMiddle(redactSecrets(f.path), PATH_MAX), PATH_MAX)} | ${formatBytes(f.size)} | ${code(f.sha256.replace(/^sha256:/, '').slice(0, 12))} |\n`;
     const bytes = Buffer.byteLength(row);
     if (bytes > room) break;
     rows.push(row);
@@ -417,10 +422,11 @@ export function renderPlan(p: DryRunPlan): string {
 }
 
 /**
- * Last guard before writing: cuts any markdown to the byte limit on a line boundary with a
- * visible note, closing the <details> the cut left open.
+ * Last guard before writing: removes the registered secrets, then cuts any markdown to the byte
+ * limit on a line boundary with a visible note, closing the <details> the cut left open.
  */
-export function capSummary(markdown: string, limitBytes = SUMMARY_LIMIT_BYTES): string {
+export function capSummary(page: string, limitBytes = SUMMARY_LIMIT_BYTES): string {
+  const markdown = redactSecrets(page);
   const total = Buffer.byteLength(markdown);
   if (total <= limitBytes) return markdown;
   const buf = Buffer.from(markdown);

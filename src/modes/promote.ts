@@ -1,9 +1,9 @@
 // mode: promote. Points the aliases at an existing version, chosen by number or by the
 // commit it was registered for; nothing is uploaded or created. With token-id, it also
 // tags the version and sends its Hokusai event (the way to resend a failed one).
-import * as core from '@actions/core';
 import { eventFailure, notifyHokusai, tagWithToken, tokenAbout } from '../announce.ts';
 import { ActionError } from '../errors.ts';
+import * as log from '../log.ts';
 import { commitFilter, type ModelVersion, type RegisteredModel } from '../mlflow.ts';
 import { awaitReady, currentAliases, pickCommitVersion, setAliases, VERSION_NOT_READY, versionTag } from '../registration.ts';
 import { checkKey, phase, setOutputs, writeSummary, type Session } from '../session.ts';
@@ -23,11 +23,11 @@ export async function promoteMode(s: Session): Promise<void> {
       serverMessage: version.status_message,
       hint: 'Register the model again, then promote the new version.',
     });
-  core.info(
+  log.info(
     `Version ${version.version} of "${cfg.modelName}"${target.chosenBy.kind === 'commit' ? ` (registered for commit ${target.chosenBy.commit.slice(0, 12)})` : ''}.`,
   );
   if (target.others.length)
-    core.info(`The commit also has version ${target.others.join(', ')}; the newest, ${version.version}, is promoted.`);
+    log.info(`The commit also has version ${target.others.join(', ')}; the newest, ${version.version}, is promoted.`);
 
   const aliases = currentAliases(target.model, cfg.aliases);
   const result = {
@@ -57,7 +57,7 @@ export async function promoteMode(s: Session): Promise<void> {
   if (cfg.dryRun) {
     const status = version.status && version.status !== 'READY' ? ` (now ${version.status})` : '';
     const what = aliases.length ? `point ${aliases.map((a) => a.alias).join(', ')} at` : 'tag';
-    core.info(`Dry run: would ${what} version ${version.version}${status}. Nothing was written.`);
+    log.info(`Dry run: would ${what} version ${version.version}${status}. Nothing was written.`);
     setOutputs(s, outputs);
     const token = cfg.hokusai;
     const plan: HokusaiResult | undefined = token && {
@@ -75,7 +75,7 @@ export async function promoteMode(s: Session): Promise<void> {
   // 3. Wait until the version can be served, then move the aliases and tag it.
   const ready = await phase(s, 'Promote version', async () => {
     if (version.status !== 'READY')
-      core.info(`Waiting for version ${version.version} (${version.status ?? 'status unknown'}) to become READY.`);
+      log.info(`Waiting for version ${version.version} (${version.status ?? 'status unknown'}) to become READY.`);
     const current = await awaitReady(mlflow, deps.clock, version, cfg.awaitTimeoutSeconds).catch((e: unknown) => {
       if (!(e instanceof ActionError) || e.code !== VERSION_NOT_READY) throw e;
       throw new ActionError(e.message, {
@@ -85,7 +85,7 @@ export async function promoteMode(s: Session): Promise<void> {
     });
     await setAliases(mlflow, cfg.modelName, current.version, cfg.aliases);
     for (const a of aliases)
-      core.info(
+      log.info(
         `Alias ${a.alias}: ${a.previous === current.version ? `already on version ${current.version}` : `${a.previous ? `version ${a.previous}` : 'new'} → version ${current.version}`}`,
       );
     if (cfg.hokusai) await tagWithToken(s, current);
@@ -97,7 +97,7 @@ export async function promoteMode(s: Session): Promise<void> {
   setOutputs(s, { ...outputs, ...(event ? { 'hokusai-event': event.result.event } : {}) });
   const verb = cfg.aliases.length ? 'Promoted' : event?.result.event === 'sent' ? 'Announced' : 'Tagged';
   const durationMs = deps.clock.now() - s.started;
-  core.info(`${verb} ${result.modelUri} in ${formatDuration(durationMs)}.`);
+  log.info(`${verb} ${result.modelUri} in ${formatDuration(durationMs)}.`);
   await writeSummary(deps.env, renderPromotion({ ...result, durationMs, hokusai: event?.result }), s.secrets, s);
   if (event?.error) throw eventFailure(event.error, result.modelUri, 'Then run this step again: it sends only what is missing.');
 }

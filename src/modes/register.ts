@@ -5,12 +5,12 @@
 // The same commit and content registered before is reused instead.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import * as core from '@actions/core';
 import { eventFailure, eventRetryHint, notifyHokusai, tagWithToken } from '../announce.ts';
 import { ActionError } from '../errors.ts';
 import { hokusaiTags } from '../hokusai.ts';
 import type { Config } from '../inputs.ts';
 import { lineageTags, mlflowSourceTags } from '../lineage.ts';
+import * as log from '../log.ts';
 import { buildManifest, manifestDigest, type ManifestEntry } from '../manifest.ts';
 import { commitFilter, filterString, type ModelVersion } from '../mlflow.ts';
 import { scanModelDir, type ModelFile } from '../model-dir.ts';
@@ -49,9 +49,9 @@ export async function registerMode(s: Session): Promise<void> {
     const dir = await scanModelDir(cfg.modelPath);
     const manifest = await buildManifest(dir.files);
     const digest = manifestDigest(manifest);
-    core.info(`${dir.root}: ${dir.files.length} files, ${formatBytes(dir.totalBytes)}, flavors: ${dir.flavors.join(', ')}`);
-    core.info(`Content digest ${digest}`);
-    for (const e of manifest) core.debug(`${e.sha256}  ${e.size}  ${e.path}`);
+    log.info(`${dir.root}: ${dir.files.length} files, ${formatBytes(dir.totalBytes)}, flavors: ${dir.flavors.join(', ')}`);
+    log.info(`Content digest ${digest}`);
+    for (const e of manifest) log.debug(`${e.sha256}  ${e.size}  ${e.path}`);
     return { files: dir.files, totalBytes: dir.totalBytes, digest, manifest };
   });
 
@@ -61,7 +61,7 @@ export async function registerMode(s: Session): Promise<void> {
     const step = 'Preflight';
     const experiment = await mlflow.getExperimentByName(step, cfg.experimentName);
     const road = await store.probe(experiment);
-    core.info(`${road}; experiment "${cfg.experimentName}" ${experiment ? `has id ${experiment.experiment_id}` : 'does not exist yet'}.`);
+    log.info(`${road}; experiment "${cfg.experimentName}" ${experiment ? `has id ${experiment.experiment_id}` : 'does not exist yet'}.`);
     const registered = await mlflow.getRegisteredModel(step, cfg.modelName);
     // The version with this commit and content, if any; else the commit's versions, to say why a new one is made.
     const same =
@@ -77,7 +77,7 @@ export async function registerMode(s: Session): Promise<void> {
         ? same
         : await mlflow.searchModelVersions(step, commitFilter(cfg.modelName, lineage.commit), 20);
     if (existing.length)
-      core.info(`Already registered for commit ${lineage.commit.slice(0, 12)}: version ${existing.map((v) => v.version).join(', ')}.`);
+      log.info(`Already registered for commit ${lineage.commit.slice(0, 12)}: version ${existing.map((v) => v.version).join(', ')}.`);
     return { experiment, modelExists: registered !== undefined, existing };
   });
 
@@ -100,7 +100,7 @@ export async function registerMode(s: Session): Promise<void> {
       hokusai: cfg.hokusai,
       runUrl: lineage.runUrl,
     };
-    core.info(
+    log.info(
       `Dry run: would register ${model.files.length} files (${formatBytes(model.totalBytes)}) as a new version of "${cfg.modelName}". Nothing was written.`,
     );
     setOutputs(s, { 'model-name': cfg.modelName, digest: model.digest, 'experiment-id': plan.experimentId ?? '' });
@@ -110,21 +110,21 @@ export async function registerMode(s: Session): Promise<void> {
 
   // 3. The same commit and content are registered already: reuse that version.
   if (decision.kind === 'reuse') return reuseVersion(s, decision.version, model, preflight.experiment?.experiment_id);
-  if (decision.reason) core.info(decision.reason);
+  if (decision.reason) log.info(decision.reason);
 
   // 4. An MLflow run to hold the files; from here on a failure ends it FAILED.
   const { experiment, runInfo } = await phase(s, 'Start MLflow run', async () => {
     const step = 'Start MLflow run';
     const { experiment: exp, restored } = await mlflow.ensureExperiment(step, cfg.experimentName, preflight.experiment);
-    if (restored) core.info(`Experiment "${cfg.experimentName}" was deleted; restored it.`);
+    if (restored) log.info(`Experiment "${cfg.experimentName}" was deleted; restored it.`);
     const runName = lineage.commit ? `${cfg.modelName}@${lineage.commit.slice(0, 7)}` : cfg.modelName;
     const tags = [...mlflowSourceTags(lineage, deps.github.serverUrl), ...lineageTags(lineage, model.digest), ...userTags(cfg)];
     const requestId = randomUUID();
     runRequested(s, exp.experiment_id, requestId);
     const info = await mlflow.createRun(step, exp.experiment_id, runName, clock.now(), tags, requestId);
     runStarted(s, info);
-    core.info(`Experiment "${cfg.experimentName}" (id ${exp.experiment_id}), run ${info.run_id}`);
-    core.debug(`Run artifact URI: ${info.artifact_uri}`);
+    log.info(`Experiment "${cfg.experimentName}" (id ${exp.experiment_id}), run ${info.run_id}`);
+    log.debug(`Run artifact URI: ${info.artifact_uri}`);
     return { experiment: exp, runInfo: info };
   });
 
@@ -137,9 +137,9 @@ export async function registerMode(s: Session): Promise<void> {
       // A line about every 10 s, so long uploads show they are moving.
       if (clock.now() - lastLog < PROGRESS_EVERY_MS) return;
       lastLog = clock.now();
-      core.info(progressLine({ ...progress, elapsedMs: lastLog - t0 }));
+      log.info(progressLine({ ...progress, elapsedMs: lastLog - t0 }));
     };
-    core.debug(`Uploading through the ${store.name}.`);
+    log.debug(`Uploading through the ${store.name}.`);
     await store.upload(runInfo, model.files, {
       concurrency: cfg.uploadConcurrency,
       multipartThreshold: cfg.multipartThreshold,
@@ -149,15 +149,15 @@ export async function registerMode(s: Session): Promise<void> {
       },
       onFile: (f, how) => {
         progress.filesDone++;
-        core.debug(`uploaded ${f.relPath} (${f.size} bytes${how === 'multipart' ? ', in parts' : ''})`);
+        log.debug(`uploaded ${f.relPath} (${f.size} bytes${how === 'multipart' ? ', in parts' : ''})`);
       },
     });
     const ms = clock.now() - t0;
-    core.info(
+    log.info(
       `Uploaded ${model.files.length} files (${formatBytes(model.totalBytes)}) in ${formatDuration(ms)}, ${formatBytes((model.totalBytes / Math.max(ms, 1)) * 1000)}/s.`,
     );
     await store.verify(runInfo, model.files);
-    core.info('Every file is on the server with its full size.');
+    log.info('Every file is on the server with its full size.');
     return ms;
   });
 
@@ -174,13 +174,13 @@ export async function registerMode(s: Session): Promise<void> {
       description: cfg.description,
     });
     s.registered = { modelUri: `models:/${cfg.modelName}/${created.version}`, version: created.version };
-    core.info(
+    log.info(
       `${createdModel ? 'Created registered model' : 'Registered model exists:'} "${cfg.modelName}"; new version ${created.version} (${created.status ?? 'status unknown'}).`,
     );
     try {
       const ready = await awaitReady(mlflow, clock, created, cfg.awaitTimeoutSeconds);
       await setAliases(mlflow, cfg.modelName, ready.version, cfg.aliases);
-      for (const alias of cfg.aliases) core.info(`Alias ${alias} → version ${ready.version}`);
+      for (const alias of cfg.aliases) log.info(`Alias ${alias} → version ${ready.version}`);
       return ready;
     } catch (err) {
       // The version exists by now: say so, so nobody looks for it in vain or registers twice blindly.
@@ -210,12 +210,12 @@ async function reuseVersion(s: Session, existing: ModelVersion, model: ScannedMo
   const { cfg, mlflow, lineage, deps } = s;
   s.registered = { modelUri: `models:/${cfg.modelName}/${existing.version}`, version: existing.version };
   const version = await phase(s, 'Reuse version', async () => {
-    core.info(
+    log.info(
       `Version ${existing.version} of "${cfg.modelName}" was registered for commit ${lineage.commit.slice(0, 12)} with the same content: reusing it.`,
     );
     const ready = await awaitReady(mlflow, deps.clock, existing, cfg.awaitTimeoutSeconds);
     await setAliases(mlflow, cfg.modelName, ready.version, cfg.aliases);
-    for (const alias of cfg.aliases) core.info(`Alias ${alias} → version ${ready.version}`);
+    for (const alias of cfg.aliases) log.info(`Alias ${alias} → version ${ready.version}`);
     // The first run may have had other token inputs: the version carries what this run says.
     await tagWithToken(s, ready);
     return ready;
@@ -282,7 +282,7 @@ async function finish(
     'receipt-path': receipt?.path ?? '',
     ...(event ? { 'hokusai-event': event.result.event } : {}),
   });
-  core.info(`${result.reused ? 'Reused' : 'Registered'} ${result.modelUri} in ${formatDuration(result.durationMs)}.`);
+  log.info(`${result.reused ? 'Reused' : 'Registered'} ${result.modelUri} in ${formatDuration(result.durationMs)}.`);
   await writeSummary(s.deps.env, renderSuccess(result), s.secrets, s);
   if (event?.error) {
     const retry = `${eventRetryHint(cfg.modelName, version.version)}${lineage.commit ? ` Re-running this job does the same when the model files are unchanged (same commit and digest: the version is reused); a retrained model gets a new version, which is announced instead.` : ''}`;
@@ -321,20 +321,20 @@ async function saveReceipt(
       path = await writeReceipt(deps.env.RUNNER_TEMP || os.tmpdir(), receipt);
     } catch (e) {
       // The registration stands; a full or read-only disk only costs the receipt.
-      core.warning(`Could not write the receipt: ${e instanceof Error ? e.message : String(e)}. The registration itself succeeded.`, {
+      log.warning(`Could not write the receipt: ${e instanceof Error ? e.message : String(e)}. The registration itself succeeded.`, {
         title: 'Receipt not written',
       });
       return undefined;
     }
-    core.info(`Receipt written to ${path}.`);
+    log.info(`Receipt written to ${path}.`);
     if (!cfg.uploadReceipt) return { path, note: 'upload-receipt is false' };
     const name = artifactName({ modelName: cfg.modelName, version, job: deps.env.GITHUB_JOB ?? '', runAttempt: lineage.runAttempt });
     const up = await uploadReceipt(path, name, deps.env);
     if (up.kind === 'uploaded') {
-      core.info(`Receipt uploaded as artifact "${up.name}"${up.url ? `: ${up.url}` : ''}.`);
+      log.info(`Receipt uploaded as artifact "${up.name}"${up.url ? `: ${up.url}` : ''}.`);
       return { path, artifactName: up.name, artifactUrl: up.url };
     }
-    const say = up.kind === 'unavailable' ? core.notice : core.warning;
+    const say = up.kind === 'unavailable' ? log.notice : log.warning;
     say(`${up.reason}. The receipt is at ${path}.`, { title: 'Receipt not uploaded' });
     return { path, note: up.reason };
   });

@@ -2,7 +2,8 @@
 // the key work, can the artifact route serve. Nothing is written to the registry.
 import * as core from '@actions/core';
 import { checksJson, overallStatus, runChecks } from '../checks.ts';
-import { ActionError, redact } from '../errors.ts';
+import { ActionError } from '../errors.ts';
+import * as log from '../log.ts';
 import { writeSummary, type Session } from '../session.ts';
 import { formatDuration, renderChecks } from '../summary.ts';
 
@@ -14,7 +15,7 @@ export async function verifyMode(s: Session): Promise<void> {
     const results = await runChecks({ cfg, http: s.http, mlflow: s.mlflow, clock: s.deps.clock });
     for (const c of results) {
       const latency = c.latencyMs === undefined ? '' : ` (${formatDuration(c.latencyMs)})`;
-      const say = (line: string) => core.info(redact(line, s.secrets));
+      const say = (line: string) => log.info(line);
       say(`${c.result.toUpperCase().padEnd(7)} ${c.name}${latency}: ${c.detail}`);
       if (c.request) say(`        request: ${c.request}`);
       if (c.hint && c.result !== 'pass') say(`        what to do: ${c.hint}`);
@@ -24,15 +25,14 @@ export async function verifyMode(s: Session): Promise<void> {
 
   // 2. Annotations only for what a person must act on.
   for (const c of checks) {
-    if (c.result === 'warn') core.warning(redact(`${c.detail} ${c.hint ?? ''}`.trim(), s.secrets), { title: c.name });
-    if (c.result === 'skipped' && !cfg.apiKey && cfg.authUrl && c.name === 'API key present')
-      core.notice(c.detail, { title: 'No API key' });
+    if (c.result === 'warn') log.warning(`${c.detail} ${c.hint ?? ''}`.trim(), { title: c.name });
+    if (c.result === 'skipped' && !cfg.apiKey && cfg.authUrl && c.name === 'API key present') log.notice(c.detail, { title: 'No API key' });
   }
 
   // 3. Outputs and the summary's table.
   const status = overallStatus(checks);
-  core.setOutput('status', status);
-  core.setOutput('checks', redact(checksJson(checks), s.secrets));
+  log.setOutput('status', status);
+  log.setOutput('checks', checksJson(checks));
   await writeSummary(
     s.deps.env,
     renderChecks(checks, { trackingUri: cfg.trackingUri.href, modelName: cfg.modelName, runUrl: s.lineage.runUrl }),
