@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ActionError } from './errors.ts';
+import { nameProblem } from './model-dir.ts';
 
 export const INPUT_NAMES = [
   'mode',
@@ -217,7 +218,14 @@ function schema(ctx: InputContext) {
             (s) => !s.startsWith('/') && s.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..'),
             'must be a relative path without "." or ".." segments, e.g. "model".',
           )
-          .refine((s) => !/[%#\\]/.test(s), 'must not contain %, # or \\ (the MLflow server mangles them).'),
+          // Every file is stored below it: the same names as in the model directory round-trip.
+          .superRefine((s, ctx) => {
+            for (const seg of s.split('/')) {
+              const bad = nameProblem(seg);
+              if (bad)
+                ctx.addIssue({ code: 'custom', message: `the part ${JSON.stringify(seg)} has ${bad}; use a plain name such as "model".` });
+            }
+          }),
       ),
     description: z.string().max(5000, 'is longer than 5000 characters.'),
     tags: z.string().transform(parseTags),

@@ -111,7 +111,10 @@ test('aliases: commas or newlines, deduplicated, reserved names refused', () => 
 test('artifact-path must be a plain relative path', () => {
   assert.equal(parseInputs(base({ 'artifact-path': './nested/model/' }), ctx).artifactPath, 'nested/model');
   assert.match(problems(base({ 'artifact-path': '../up' })), /artifact-path: must be a relative path/);
-  assert.match(problems(base({ 'artifact-path': 'a%b' })), /artifact-path: must not contain/);
+  assert.match(problems(base({ 'artifact-path': 'a%41b' })), /artifact-path: the part "a%41b" has a percent-escape/);
+  assert.match(problems(base({ 'artifact-path': 'm/q?x' })), /artifact-path: the part "q\?x" has "\?"/);
+  assert.match(problems(base({ 'artifact-path': ' model' })), /artifact-path: the part " model" has a leading space/);
+  assert.equal(parseInputs(base({ 'artifact-path': 'model 100%' }), ctx).artifactPath, 'model 100%');
 });
 
 test('experiment-name falls back to the repository, and must not end up empty', () => {
