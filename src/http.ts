@@ -166,6 +166,8 @@ export class HttpClient {
     } catch (err) {
       if (body && typeof body !== 'string') body.destroy();
       if (this.opts.signal?.aborted) throw cancelled(req, err);
+      // The body refused itself (an upload whose file changed): not the network, and not retried.
+      if (err instanceof ActionError) throw err;
       throw networkError(err, req.url, where, this.opts.timeoutMs);
     }
 
