@@ -136,6 +136,7 @@ export async function upsertComment(deps: CommentDeps, target: CommentTarget, ma
   const http = new HttpClient({
     dispatcher: deps.dispatcher,
     secrets,
+    authorizedBases: [base],
     timeoutMs: deps.timeoutMs ?? 30_000,
     userAgent: deps.userAgent,
     clock: deps.clock ?? systemClock,

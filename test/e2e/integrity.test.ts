@@ -1,5 +1,7 @@
-// The bytes registered are the bytes the digest names: a file rewritten (same size) after the
-// digest was computed and before it was uploaded fails the upload, against a real MLflow server.
+// Against a real MLflow server: the bytes registered are the bytes the digest names (a file
+// rewritten, same size, after the digest and before the upload fails the upload), and the key
+// goes nowhere outside tracking-uri, even when the server hands out an artifact location that
+// climbs out of it.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,6 +76,48 @@ test('a file rewritten with the same size between the digest and the upload: the
       newRuns.map((x) => [x.status, x.tags.failure_reason?.split(':')[0]]),
       [['FAILED', 'Upload model']],
     );
+  } finally {
+    await proxy.stop();
+  }
+});
+
+test('an experiment whose artifact location climbs out of the tracking URI with %2e%2e: refused before anything is created, the key never sent outside', async () => {
+  // MLflow accepts such a location from anyone who may create experiments.
+  const created = await fetch(`${mlflow.url}/api/2.0/mlflow/experiments/create`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'climbing', artifact_location: `mlflow-artifacts:/1${'/%2e%2e'.repeat(7)}/x` }),
+  });
+  assert.equal(created.status, 200);
+  const dir = mkdtempSync(path.join(work, 'model-'));
+  writeFileSync(path.join(dir, 'MLmodel'), MLMODEL);
+  const proxy = await startFrontProxy({ upstream: mlflow.url, validKeys: [KEY] });
+  try {
+    const beforeState = await registryState(mlflow.url);
+    const r = await runAction({
+      'api-key': KEY,
+      'tracking-uri': proxy.trackingUri,
+      'auth-url': '',
+      'model-path': dir,
+      'model-name': 'climbing',
+      'experiment-name': 'climbing',
+    });
+    assert.equal(r.code, 1, r.stdout);
+    // The annotation carries "%" as %25.
+    const message = errorOf(r);
+    assert.match(
+      message,
+      /Preflight failed: the run's artifact location mlflow-artifacts:\/1\/%(25)?2e%(25)?2e\/\S+ has a "\." or "\.\." segment/,
+    );
+    assert.match(message, /sends the key only below tracking-uri/);
+    const outside = proxy.requests.filter((q) => !q.path.startsWith('/api/mlflow/'));
+    assert.deepEqual(
+      outside.map((q) => `${q.method} ${q.path}`),
+      [],
+      'no request left the tracking URI',
+    );
+    assert.deepEqual(await registryState(mlflow.url), beforeState, 'nothing was created');
+    assertNoSecret(r, [KEY]);
   } finally {
     await proxy.stop();
   }

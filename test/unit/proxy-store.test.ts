@@ -158,7 +158,7 @@ function multipartServer(mpu: 'on' | 'off', failPart?: number) {
     })
     .persist();
   const trackingUri = new URL('http://mlflow.test');
-  const http = new HttpClient(httpOptions({ dispatcher: agent }));
+  const http = new HttpClient(httpOptions({ dispatcher: agent, authorizedBases: [trackingUri] }));
   const client = new MlflowClient(http, trackingUri, { kind: 'key', header: 'Bearer fake-key-multipart-000' });
   const base = artifactBaseUrl(trackingUri, 'mlflow-artifacts:/1/r/artifacts', 'S');
   return { client, base, calls };
