@@ -193,7 +193,17 @@ function schema(ctx: InputContext) {
     'auth-url': url('auth-url', 'Hokusai auth service URL (or an empty string to skip key validation)', true),
     'service-id': z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a service name such as "platform".'),
     // Required in register mode only: checked in crossFieldIssues.
-    'model-path': z.string().transform((p) => (p === '' ? '' : path.resolve(ctx.cwd, p))),
+    'model-path': z
+      .string()
+      .transform((p) => (p === '' ? '' : path.resolve(ctx.cwd, p)))
+      .superRefine((p, issue) => {
+        // Scanning a whole file system is never what was meant ("/", or "." run from "/").
+        if (p !== '' && path.parse(p).root === p)
+          issue.addIssue({
+            code: 'custom',
+            message: `resolves to ${p}, the root of the file system: set it to the directory that holds the model, with MLmodel at its root (e.g. model-path: ./model).`,
+          });
+      }),
     'model-name': z
       .string()
       .max(256, 'is longer than 256 characters.')
@@ -338,7 +348,7 @@ export function parseSize(text: string): number {
   return m && unit ? Math.round(Number(m[1]) * unit) : NaN;
 }
 
-/** http:// to anything but loopback (localhost, 127.0.0.0/8, ::1). */
+/** http:// to anything but this machine (localhost, 127.0.0.0/8, ::1). */
 function isInsecureRemote(value: string): boolean {
   let u: URL;
   try {
@@ -348,7 +358,8 @@ function isInsecureRemote(value: string): boolean {
   }
   if (u.protocol !== 'http:') return false;
   const host = u.hostname.replace(/^\[|\]$/g, '');
-  return !(host === 'localhost' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1');
+  // Only names that never go through DNS: "*.localhost" may resolve anywhere.
+  return !(host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1');
 }
 
 /** Rules that depend on the mode or on another input. */

@@ -59,6 +59,12 @@ export async function scanModelDir(root: string): Promise<ModelDir> {
       'Point model-path at the directory that holds the MLmodel file, not at a single file.',
     );
   const realRoot = await realpath(root);
+  // Scanning a whole file system (model-path: / or a link to it) is never what was meant.
+  if (realRoot === path.parse(realRoot).root)
+    fail(
+      `model-path "${root}" is the root of the file system${realRoot === root ? '' : ` (it resolves to ${realRoot})`}`,
+      'Set model-path to the directory that holds the model (with MLmodel at its root), relative to the repository root, e.g. model-path: ./model.',
+    );
 
   const files: ModelFile[] = [];
   const problems: string[] = [];
@@ -66,7 +72,16 @@ export async function scanModelDir(root: string): Promise<ModelDir> {
   // A linked directory is walked under the link's own path, like any other directory;
   // `ancestors` (real paths of the directories above) only guards against link loops.
   async function walk(dir: string, rel: string, ancestors: ReadonlySet<string>): Promise<void> {
-    const entries = await readdir(dir, { withFileTypes: true });
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      // An unreadable directory is a problem with the model directory, not a crash.
+      problems.push(
+        `${JSON.stringify(rel || '.')}: a directory that cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      );
+      return;
+    }
     for (const entry of entries) {
       const relPath = rel ? `${rel}/${entry.name}` : entry.name;
       const abs = path.join(dir, entry.name);

@@ -14,9 +14,9 @@ const base = (over: Partial<RawInputs> = {}): RawInputs => ({
   ...over,
 });
 
-function problems(raw: RawInputs): string {
+function problems(raw: RawInputs, context = ctx): string {
   try {
-    parseInputs(raw, ctx);
+    parseInputs(raw, context);
   } catch (e) {
     assert.ok(e instanceof ActionError);
     assert.equal(e.step, 'Read inputs');
@@ -129,8 +129,23 @@ test('http:// is refused for hosts other than this machine unless allow-insecure
   );
   assert.match(problems(base({ 'auth-url': 'http://auth.example.com' })), /auth-url: uses http:\/\//);
   parseInputs(base({ 'tracking-uri': 'http://registry.example.com', 'allow-insecure-http': 'true' }), ctx);
-  for (const local of ['http://127.0.0.1:5000', 'http://localhost:5000', 'http://[::1]:5000'])
+  for (const local of ['http://127.0.0.1:5000', 'http://127.3.4.5', 'http://localhost:5000', 'http://LOCALHOST', 'http://[::1]:5000'])
     parseInputs(base({ 'tracking-uri': local }), ctx);
+  // These look local but are resolved through DNS.
+  for (const remote of [
+    'http://registry.localhost',
+    'http://a.b.localhost:5000',
+    'http://localhost.example.com',
+    'http://127.0.0.1.nip.io',
+  ])
+    assert.match(problems(base({ 'tracking-uri': remote })), /tracking-uri: uses http:\/\/ to a host that is not this machine/, remote);
+});
+
+test('model-path must not be the root of the file system, however it is written', () => {
+  assert.match(problems(base({ 'model-path': '/' })), /model-path: resolves to \/, the root of the file system/);
+  assert.match(problems(base({ 'model-path': '.' }), { cwd: '/', repository: 'o/r' }), /model-path: resolves to \/, the root/);
+  assert.match(problems(base({ 'model-path': '../..' }), { cwd: '/a', repository: 'o/r' }), /model-path: resolves to \/, the root/);
+  assert.equal(parseInputs(base({ 'model-path': './model' }), { cwd: '/', repository: 'o/r' }).modelPath, '/model');
 });
 
 test('max-retries is a whole number up to 20', () => {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import type { ActionError } from '../../src/errors.ts';
 import { checkMlmodel, nameProblem, scanModelDir } from '../../src/model-dir.ts';
 
 const MLMODEL = 'flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n';
@@ -111,4 +112,22 @@ test('MLmodel must be a YAML mapping with a non-empty flavors mapping', () => {
   assert.throws(() => checkMlmodel('- a\n- b\n'), /not a YAML mapping/);
   assert.throws(() => checkMlmodel('artifact_path: model\n'), /no flavors/);
   assert.throws(() => checkMlmodel('flavors: {}\n'), /no flavors/);
+});
+
+test('the root of the file system, also through a link, is refused cleanly; an unreadable directory is listed, not a crash', async () => {
+  await assert.rejects(
+    scanModelDir('/'),
+    (e: ActionError) => /model-path "\/" is the root of the file system/.test(e.message) && /model-path: \.\/model/.test(e.hint),
+  );
+  const dir = modelDir();
+  symlinkSync('/', path.join(dir, 'root-link'));
+  await assert.rejects(scanModelDir(path.join(dir, 'root-link')), /is the root of the file system \(it resolves to \/\)/);
+  const locked = modelDir({ MLmodel: MLMODEL, 'secret/x.bin': 'x' });
+  chmodSync(path.join(locked, 'secret'), 0o000);
+  try {
+    // Root reads anything: then there is nothing to refuse.
+    if (process.getuid?.() !== 0) await assert.rejects(scanModelDir(locked), /"secret": a directory that cannot be read \(EACCES\)/);
+  } finally {
+    chmodSync(path.join(locked, 'secret'), 0o755);
+  }
 });
