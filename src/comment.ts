@@ -115,8 +115,11 @@ interface IssueComment {
   id: number;
   body?: string | null;
   html_url?: string;
-  user?: { type?: string } | null;
+  user?: { login?: string; type?: string } | null;
 }
+
+/** Who GITHUB_TOKEN writes as. Its installation token may not read GET /user. */
+export const ACTIONS_BOT = 'github-actions[bot]';
 
 /** Creates the PR's comment holding `marker`, or updates the one already there. Never throws. */
 export async function upsertComment(deps: CommentDeps, target: CommentTarget, marker: string, body: string): Promise<CommentOutcome> {
@@ -137,6 +140,7 @@ export async function upsertComment(deps: CommentDeps, target: CommentTarget, ma
   const http = new HttpClient({
     dispatcher: deps.dispatcher,
     secrets,
+    authorizedBases: [base],
     timeoutMs: deps.timeoutMs ?? 30_000,
     userAgent: deps.userAgent,
     clock: deps.clock ?? systemClock,
@@ -162,7 +166,10 @@ export async function upsertComment(deps: CommentDeps, target: CommentTarget, ma
 
   let doing = 'read the comments of';
   try {
-    const existing = await findComment(call, listUrl, marker);
+    let login: Promise<string> | undefined;
+    // Asked only once a comment with the marker turns up.
+    const me = () => (login ??= tokenLogin(call, restUrl(base, '/user')));
+    const existing = await findComment(call, listUrl, marker, me);
     const payload = { body: clean(body) };
     if (existing) {
       doing = 'update the comment on';
@@ -191,26 +198,35 @@ class FailedResponse extends Error {
 }
 
 /**
- * The comment holding the marker: the first written by a bot (the action's own), else the
- * first found, following the Link header. A next page on another host is not followed: the
- * token goes to the API host only.
+ * The login the token writes comments as: GET /user answers it for a personal token; an
+ * installation token (GITHUB_TOKEN) is refused there (403) and writes as the Actions bot.
  */
-async function findComment(call: Call, first: URL, marker: string): Promise<IssueComment | undefined> {
+async function tokenLogin(call: Call, url: URL): Promise<string> {
+  const res = await call<{ login?: unknown }>('GET', url);
+  if (res.status === 200 && typeof res.data.login === 'string' && res.data.login) return res.data.login;
+  if ((res.status === 403 || res.status === 404) && !isRateLimited(res)) return ACTIONS_BOT;
+  throw new FailedResponse(res);
+}
+
+/**
+ * The comment holding the marker that the token's own identity wrote, following the Link
+ * header; anyone else's copy of the marker is left alone (a new comment is written instead).
+ * A next page on another host is not followed: the token goes to the API host only.
+ */
+async function findComment(call: Call, first: URL, marker: string, me: () => Promise<string>): Promise<IssueComment | undefined> {
   let url: URL | undefined = first;
-  let found: IssueComment | undefined;
   for (let page = 0; url && page < MAX_PAGES; page++) {
     const res: HttpResponse<unknown> = await call<unknown>('GET', url);
     if (res.status >= 400) throw new FailedResponse(res);
     const comments = Array.isArray(res.data) ? (res.data as IssueComment[]) : [];
     for (const c of comments) {
       if (!Number.isSafeInteger(c.id) || typeof c.body !== 'string' || !c.body.includes(marker)) continue;
-      if (c.user?.type === 'Bot') return c;
-      found ??= c;
+      if (c.user?.login === (await me())) return c;
     }
     const next = nextLink(res.headers.link);
     url = next && next.origin === first.origin ? next : undefined;
   }
-  return found;
+  return undefined;
 }
 
 /** The `rel="next"` URL of a Link header. */

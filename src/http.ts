@@ -6,6 +6,7 @@ import { request, type Dispatcher } from 'undici';
 import type { Clock } from './clock.ts';
 import { ActionError, redact } from './errors.ts';
 import { backoffMs, DEFAULT_POLICY, parseRetryAfter, retryReason, type RetryPolicy } from './retry.ts';
+import { isBelow } from './urls.ts';
 
 export interface HttpRequest {
   /** Phase shown in errors, e.g. "Upload model". */
@@ -56,6 +57,11 @@ export interface HttpOptions {
   dispatcher: Dispatcher;
   /** Values that must never appear in a message (the API key). */
   secrets: readonly string[];
+  /**
+   * The only places an Authorization header may go: a URL below one of these (same origin, and
+   * the base's path as a prefix of whole segments). A request with credentials elsewhere is refused.
+   */
+  authorizedBases: readonly URL[];
   timeoutMs: number;
   userAgent: string;
   /** Called with one line per request, for core.debug. */
@@ -139,6 +145,15 @@ export class HttpClient {
   }
 
   private async sendOnce<T>(req: HttpRequest): Promise<HttpResponse<T>> {
+    // The one check every request with credentials passes: the key goes nowhere else.
+    if (req.authorization !== undefined && !this.opts.authorizedBases.some((base) => isBelow(req.url, base))) {
+      throw new ActionError(`the action does not send credentials to ${req.url.origin}${req.url.pathname}`, {
+        step: req.step,
+        method: req.method,
+        path: req.url.pathname,
+        hint: 'Credentials go only to auth-url, tracking-uri and (for the registration event) api-url, each only below its own path. A server that points the action elsewhere (an artifact location on another host or path) must be configured to serve below tracking-uri.',
+      });
+    }
     const { now } = this.opts.clock;
     const started = now();
     const headers: Record<string, string> = {
@@ -189,6 +204,8 @@ export class HttpClient {
     } catch (err) {
       clearTimeout(timer);
       if (body && typeof body !== 'string') body.destroy();
+      // The body refused itself (an upload whose file changed): not the network, and not retried.
+      if (err instanceof ActionError && !this.opts.signal?.aborted) throw err;
       throw failed(err);
     }
     phase = 'body';

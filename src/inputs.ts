@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ActionError } from './errors.ts';
+import { nameProblem } from './model-dir.ts';
 
 export const INPUT_NAMES = [
   'mode',
@@ -193,7 +194,17 @@ function schema(ctx: InputContext) {
     'auth-url': url('auth-url', 'Hokusai auth service URL (or an empty string to skip key validation)', true),
     'service-id': z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a service name such as "platform".'),
     // Required in register mode only: checked in crossFieldIssues.
-    'model-path': z.string().transform((p) => (p === '' ? '' : path.resolve(ctx.cwd, p))),
+    'model-path': z
+      .string()
+      .transform((p) => (p === '' ? '' : path.resolve(ctx.cwd, p)))
+      .superRefine((p, issue) => {
+        // Scanning a whole file system is never what was meant ("/", or "." run from "/").
+        if (p !== '' && path.parse(p).root === p)
+          issue.addIssue({
+            code: 'custom',
+            message: `resolves to ${p}, the root of the file system: set it to the directory that holds the model, with MLmodel at its root (e.g. model-path: ./model).`,
+          });
+      }),
     'model-name': z
       .string()
       .max(256, 'is longer than 256 characters.')
@@ -218,7 +229,14 @@ function schema(ctx: InputContext) {
             (s) => !s.startsWith('/') && s.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..'),
             'must be a relative path without "." or ".." segments, e.g. "model".',
           )
-          .refine((s) => !/[%#\\]/.test(s), 'must not contain %, # or \\ (the MLflow server mangles them).'),
+          // Every file is stored below it: the same names as in the model directory round-trip.
+          .superRefine((s, ctx) => {
+            for (const seg of s.split('/')) {
+              const bad = nameProblem(seg);
+              if (bad)
+                ctx.addIssue({ code: 'custom', message: `the part ${JSON.stringify(seg)} has ${bad}; use a plain name such as "model".` });
+            }
+          }),
       ),
     description: z.string().max(5000, 'is longer than 5000 characters.'),
     tags: z.string().transform(parseTags),
@@ -331,7 +349,7 @@ export function parseSize(text: string): number {
   return m && unit ? Math.round(Number(m[1]) * unit) : NaN;
 }
 
-/** http:// to anything but loopback (localhost, 127.0.0.0/8, ::1). */
+/** http:// to anything but this machine (localhost, 127.0.0.0/8, ::1). */
 function isInsecureRemote(value: string): boolean {
   let u: URL;
   try {
@@ -341,7 +359,8 @@ function isInsecureRemote(value: string): boolean {
   }
   if (u.protocol !== 'http:') return false;
   const host = u.hostname.replace(/^\[|\]$/g, '');
-  return !(host === 'localhost' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1');
+  // Only names that never go through DNS: "*.localhost" may resolve anywhere.
+  return !(host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1');
 }
 
 /** Rules that depend on the mode or on another input. */

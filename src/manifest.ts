@@ -9,6 +9,8 @@ export interface ManifestEntry {
   path: string;
   size: number;
   sha256: string;
+  /** The sha256 of each byte range, for a file that goes up in parts: read in the same pass as `sha256`. */
+  partSha256?: string[];
 }
 
 const CHUNK = 1024 * 1024;
@@ -29,10 +31,58 @@ export async function hashFile(absPath: string, buffer = Buffer.allocUnsafe(CHUN
   return hash.digest('hex');
 }
 
-export async function buildManifest(files: readonly ModelFile[]): Promise<ManifestEntry[]> {
+/** Byte ranges, `end` inclusive, in order and without gaps from 0 (as stores/proxy.ts planParts gives them). */
+export type Ranges = ReadonlyArray<{ start: number; end: number }>;
+
+/**
+ * The sha256 of a whole file and of each of its ranges, in one read: the upload checks each
+ * part it sends against these, so the parts together are the bytes the digest names.
+ */
+export async function hashFileAndParts(
+  absPath: string,
+  ranges: Ranges,
+  buffer = Buffer.allocUnsafe(CHUNK),
+): Promise<{ sha256: string; parts: string[] }> {
+  const whole = createHash('sha256');
+  const parts: string[] = [];
+  let part = createHash('sha256');
+  let pos = 0;
+  const file = await open(absPath, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      const chunk = buffer.subarray(0, bytesRead);
+      whole.update(chunk);
+      for (let off = 0; off < bytesRead && parts.length < ranges.length;) {
+        const end = ranges[parts.length]!.end + 1;
+        const take = Math.min(bytesRead - off, end - (pos + off));
+        part.update(chunk.subarray(off, off + take));
+        off += take;
+        if (pos + off === end) {
+          parts.push(part.digest('hex'));
+          part = createHash('sha256');
+        }
+      }
+      pos += bytesRead;
+    }
+  } finally {
+    await file.close();
+  }
+  return { sha256: whole.digest('hex'), parts };
+}
+
+/** `partsOf` gives the ranges of a file that may go up in parts; each gets its own sha256 too. */
+export async function buildManifest(files: readonly ModelFile[], partsOf?: (f: ModelFile) => Ranges | undefined): Promise<ManifestEntry[]> {
   const entries: ManifestEntry[] = [];
   const buffer = Buffer.allocUnsafe(CHUNK);
-  for (const f of files) entries.push({ path: f.relPath, size: f.size, sha256: await hashFile(f.absPath, buffer) });
+  for (const f of files) {
+    const ranges = partsOf?.(f);
+    if (ranges) {
+      const { sha256, parts } = await hashFileAndParts(f.absPath, ranges, buffer);
+      entries.push({ path: f.relPath, size: f.size, sha256, partSha256: parts });
+    } else entries.push({ path: f.relPath, size: f.size, sha256: await hashFile(f.absPath, buffer) });
+  }
   return sortEntries(entries);
 }
 

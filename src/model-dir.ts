@@ -23,9 +23,24 @@ export interface ModelDir {
 }
 
 const STEP = 'Validate model directory';
-// The MLflow server percent-decodes paths repeatedly and refuses "#", so these names cannot
-// round-trip; control characters would also make manifest lines ambiguous.
-const UNSAFE_NAME = /[%#\\\u0000-\u001f\u007f]/;
+
+/**
+ * Why MLflow's own client could not download a file or directory of this name from the
+ * server, or undefined when it can. Found by experiment against the real server (the
+ * e2e test test/e2e/names.test.ts keeps it true); non-ASCII names are checked by
+ * fetching them back after the upload instead (stores/proxy.ts).
+ */
+export function nameProblem(name: string): string | undefined {
+  const reasons: string[] = [];
+  // Control characters also make manifest lines ambiguous; the client renames them.
+  if (/[\u0000-\u001f\u007f]/.test(name)) reasons.push('a control character, which MLflow renames');
+  if (name.includes('?')) reasons.push('"?", where MLflow\'s client cuts the name (it starts a query string)');
+  if (name.includes('#')) reasons.push('"#", which the MLflow server refuses');
+  if (/%[0-9a-fA-F]{2}/.test(name)) reasons.push('a percent-escape such as %41, which MLflow decodes into another name');
+  if (name.includes('\\')) reasons.push('"\\", a path separator for MLflow on Windows, whose client and server refuse it');
+  if (name.startsWith(' ')) reasons.push("a leading space, which MLflow's client cannot download");
+  return reasons.length ? reasons.join('; ') : undefined;
+}
 
 function fail(message: string, hint: string): never {
   throw new ActionError(message, { step: STEP, hint });
@@ -44,6 +59,12 @@ export async function scanModelDir(root: string): Promise<ModelDir> {
       'Point model-path at the directory that holds the MLmodel file, not at a single file.',
     );
   const realRoot = await realpath(root);
+  // Scanning a whole file system (model-path: / or a link to it) is never what was meant.
+  if (realRoot === path.parse(realRoot).root)
+    fail(
+      `model-path "${root}" is the root of the file system${realRoot === root ? '' : ` (it resolves to ${realRoot})`}`,
+      'Set model-path to the directory that holds the model (with MLmodel at its root), relative to the repository root, e.g. model-path: ./model.',
+    );
 
   const files: ModelFile[] = [];
   const problems: string[] = [];
@@ -51,14 +72,23 @@ export async function scanModelDir(root: string): Promise<ModelDir> {
   // A linked directory is walked under the link's own path, like any other directory;
   // `ancestors` (real paths of the directories above) only guards against link loops.
   async function walk(dir: string, rel: string, ancestors: ReadonlySet<string>): Promise<void> {
-    const entries = await readdir(dir, { withFileTypes: true });
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      // An unreadable directory is a problem with the model directory, not a crash.
+      problems.push(
+        `${JSON.stringify(rel || '.')}: a directory that cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      );
+      return;
+    }
     for (const entry of entries) {
       const relPath = rel ? `${rel}/${entry.name}` : entry.name;
       const abs = path.join(dir, entry.name);
-      if (UNSAFE_NAME.test(entry.name)) {
-        problems.push(
-          `${relPath}: the name contains %, #, \\ or a control character, which the MLflow server cannot store intact; rename it`,
-        );
+      const bad = nameProblem(entry.name);
+      if (bad) {
+        // Quoted with escapes: the name may hold spaces at its start or control characters.
+        problems.push(`${JSON.stringify(relPath)}: the name has ${bad}`);
         continue;
       }
       let target = abs;
@@ -96,7 +126,7 @@ export async function scanModelDir(root: string): Promise<ModelDir> {
   if (problems.length > 0) {
     fail(
       `the model directory has ${problems.length} file${problems.length === 1 ? '' : 's'} that cannot be uploaded:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-      'Fix or remove the files listed above.',
+      'Rename (for example with "_" in place of those characters), copy in or remove the files listed above, then re-run. Nothing was sent to the server.',
     );
   }
   files.sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));

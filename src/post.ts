@@ -21,9 +21,11 @@ export async function post(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     const auth = trackingAuth(input('api-key') || undefined, username && password ? { username, password } : undefined);
     if (auth.kind === 'basic' && auth.header) secrets.push(auth.header.slice('Basic '.length));
     for (const secret of secrets) log.addSecret(secret);
+    const trackingUri = new URL(open.trackingUri);
     const http = new HttpClient({
       dispatcher: new EnvHttpProxyAgent(),
       secrets,
+      authorizedBases: [trackingUri],
       userAgent: USER_AGENT,
       debug: log.debug,
       clock: systemClock,
@@ -31,7 +33,7 @@ export async function post(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       timeoutMs: TIMEOUT_MS,
       retry: { ...DEFAULT_POLICY, maxRetries: 2 },
     });
-    const mlflow = new MlflowClient(http, new URL(open.trackingUri), auth);
+    const mlflow = new MlflowClient(http, trackingUri, auth);
     const step = 'End a run left open';
     // Killed during runs/create: the run id was never saved, but the request id finds the run.
     const info = open.runId

@@ -85,6 +85,8 @@ export function openSession(deps: Deps, secrets: string[], signal: AbortSignal |
   const base = {
     dispatcher: deps.dispatcher,
     secrets,
+    // Where the key (or the basic credentials) may go: nowhere else.
+    authorizedBases: [cfg.trackingUri, cfg.authUrl, cfg.hokusai?.notify ? cfg.apiUrl : undefined].filter((u) => u !== undefined),
     userAgent: USER_AGENT,
     debug: log.debug,
     clock: deps.clock,

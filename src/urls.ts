@@ -11,6 +11,13 @@ export function apiUrl(trackingUri: URL, restPath: string, query?: Record<string
   return u;
 }
 
+/** `url` is `base` or below it: the same origin, and the base's path as a prefix of whole segments. */
+export function isBelow(url: URL, base: URL): boolean {
+  if (url.origin !== base.origin) return false;
+  const prefix = base.pathname.replace(/\/+$/, '');
+  return url.pathname === prefix || url.pathname.startsWith(`${prefix}/`);
+}
+
 /** Encodes each path segment and keeps the separators. */
 export function encodePath(relPath: string): string {
   return relPath.split('/').map(encodeURIComponent).join('/');
@@ -32,11 +39,14 @@ export function artifactBaseUrl(trackingUri: URL, artifactUri: string, step: str
       });
     }
     const rest = (m[2] ?? '/').replace(/\/+/g, '/').replace(/\/$/, '');
+    refuseDotSegments(artifactUri, rest, trackingUri, step);
     return apiUrl(trackingUri, `/api/2.0/mlflow-artifacts/artifacts${rest}`);
   }
   if (/^https?:\/\//.test(artifactUri)) {
     const u = new URL(artifactUri);
-    if (u.host === trackingUri.host && u.pathname.includes('/api/2.0/mlflow-artifacts/artifacts')) {
+    // Only below the tracking URI's own artifact route: the key goes nowhere else.
+    if (isBelow(u, apiUrl(trackingUri, '/api/2.0/mlflow-artifacts/artifacts'))) {
+      refuseDotSegments(artifactUri, /^https?:\/\/[^/]*(\/[^?#]*)?/.exec(artifactUri)?.[1] ?? '', trackingUri, step);
       u.pathname = u.pathname.replace(/\/+$/, '');
       return u;
     }
@@ -46,6 +56,30 @@ export function artifactBaseUrl(trackingUri: URL, artifactUri: string, step: str
     step,
     hint: "The action uploads through the tracking server's artifact proxy. Run the server with --serve-artifacts (MLflow's default) and without a --default-artifact-root that points at a bucket or path, or use an experiment whose artifact location is mlflow-artifacts:/.",
   });
+}
+
+/**
+ * The server and proxies between decode paths (MLflow up to 10 times), so a "." or ".."
+ * segment, however encoded, could take the uploads and the key out of the tracking URI's path.
+ */
+function refuseDotSegments(artifactUri: string, rawPath: string, trackingUri: URL, step: string): void {
+  let p = rawPath;
+  for (let i = 0; i < 10; i++) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(p);
+    } catch {
+      break;
+    }
+    if (decoded === p) break;
+    p = decoded;
+  }
+  if (p.split(/[/\\]/).some((seg) => seg === '.' || seg === '..')) {
+    throw new ActionError(`the run's artifact location ${artifactUri} has a "." or ".." segment, which could leave ${trackingUri.href}`, {
+      step,
+      hint: "The action sends the key only below tracking-uri. Check the experiment's artifact location on the server (it should be mlflow-artifacts:/<experiment id>), or use another experiment.",
+    });
+  }
 }
 
 /**

@@ -17,7 +17,7 @@ import { scanModelDir, type ModelFile } from '../model-dir.ts';
 import { artifactName, buildReceipt, uploadReceipt, writeReceipt } from '../receipt.ts';
 import { awaitReady, decideReuse, registerVersion, setAliases } from '../registration.ts';
 import { checkKey, phase, runEnded, runRequested, runStarted, setOutputs, writeSummary, type Session } from '../session.ts';
-import { proxyStore } from '../stores/proxy.ts';
+import { planParts, proxyStore } from '../stores/proxy.ts';
 import { progressLine, type ArtifactStore } from '../stores/store.ts';
 import {
   formatBytes,
@@ -47,7 +47,8 @@ export async function registerMode(s: Session): Promise<void> {
   // 1. The model directory: files, flavors, content digest.
   const model: ScannedModel = await phase(s, 'Validate model directory', async () => {
     const dir = await scanModelDir(cfg.modelPath);
-    const manifest = await buildManifest(dir.files);
+    // Files that may go up in parts get a sha256 per part too, checked as each part is sent.
+    const manifest = await buildManifest(dir.files, (f) => (f.size >= cfg.multipartThreshold ? planParts(f.size) : undefined));
     const digest = manifestDigest(manifest);
     log.info(`${dir.root}: ${dir.files.length} files, ${formatBytes(dir.totalBytes)}, flavors: ${dir.flavors.join(', ')}`);
     log.info(`Content digest ${digest}`);
@@ -143,6 +144,7 @@ export async function registerMode(s: Session): Promise<void> {
     await store.upload(runInfo, model.files, {
       concurrency: cfg.uploadConcurrency,
       multipartThreshold: cfg.multipartThreshold,
+      digests: new Map(model.manifest.map((e) => [e.path, e])),
       onBytes: (delta) => {
         progress.bytesDone += delta;
         report();

@@ -2,6 +2,7 @@
 // /api/2.0/mlflow-artifacts route, in parallel, large files in parts where the store
 // behind it can take them. Before anything is registered, a listing proves every file
 // arrived whole, and names a server may mangle are fetched back.
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
 import { ActionError } from '../errors.ts';
@@ -73,8 +74,26 @@ export function multipartUrl(plan: UploadPlan, op: 'create' | 'complete' | 'abor
   return u;
 }
 
-/** A file (or a byte range of it), reopened for each attempt, counting the bytes read into the request. */
-function opener(absPath: string, range: { start: number; end: number } | undefined, onBytes?: (delta: number) => void) {
+/** What the bytes sent must hash to, and how to name them in an error. */
+interface Expected {
+  sha256: string | undefined;
+  relPath: string;
+  /** "part 2 of 5", for a part. */
+  part?: string;
+  method: string;
+  path: string;
+}
+
+/**
+ * A file (or a byte range of it), reopened for each attempt, counting the bytes read into the
+ * request and hashing them in the same pass: a file changed after the digest fails its upload.
+ */
+function opener(
+  absPath: string,
+  range: { start: number; end: number } | undefined,
+  onBytes: ((delta: number) => void) | undefined,
+  expected: Expected,
+) {
   let sent = 0;
   return (): Readable => {
     // A retry starts over: take back what the failed attempt counted.
@@ -82,17 +101,41 @@ function opener(absPath: string, range: { start: number; end: number } | undefin
     sent = 0;
     // 1 MiB reads: a sixteenth of the per-chunk work of the 64 KiB default on large files.
     const source = createReadStream(absPath, { ...range, highWaterMark: READ_CHUNK });
-    if (!onBytes) return source;
-    const counted = new Transform({
+    // Each attempt hashes what it sends, so the hash is of the attempt that went through.
+    const hash = createHash('sha256');
+    let held: Buffer | undefined;
+    const checked = new Transform({
       transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
         sent += chunk.length;
-        onBytes(chunk.length);
-        done(null, chunk);
+        onBytes?.(chunk.length);
+        // The last chunk waits for the check: a changed file never reaches the server whole.
+        const previous = held;
+        held = chunk;
+        done(null, previous);
+      },
+      flush(done) {
+        const got = hash.digest('hex');
+        if (got !== expected.sha256) return done(changedError(expected, got));
+        done(null, held);
       },
     });
-    source.on('error', (err) => counted.destroy(err));
-    return source.pipe(counted);
+    source.on('error', (err) => checked.destroy(err));
+    return source.pipe(checked);
   };
+}
+
+function changedError(e: Expected, got: string): ActionError {
+  const what = `${e.part ? `${e.part} of ` : ''}"${e.relPath}"`;
+  return new ActionError(
+    `${what} changed after the content digest was computed: the bytes read for the upload have sha256 ${got}, the digest lists ${e.sha256 ?? 'no sha256 for them'}`,
+    {
+      step: STEP,
+      method: e.method,
+      path: e.path,
+      hint: 'Something wrote to the model directory while the action ran (a step or process still saving the model). Let it finish before this step starts, then re-run. Nothing was registered.',
+    },
+  );
 }
 
 export async function uploadFiles(client: MlflowClient, plan: UploadPlan, opts: UploadOptions): Promise<void> {
@@ -104,9 +147,16 @@ export async function uploadFiles(client: MlflowClient, plan: UploadPlan, opts: 
     opts.onFile?.(f, how);
   }
   await pool(small, opts.concurrency, async (f) => {
-    await client.putArtifact(STEP, fileUrl(plan, f.relPath), opener(f.absPath, undefined, opts.onBytes), f.size);
+    await putWhole(client, plan, f, opts);
     opts.onFile?.(f, 'put');
   });
+}
+
+/** One streamed PUT of the whole file, checked against the file's sha256 in the manifest. */
+async function putWhole(client: MlflowClient, plan: UploadPlan, f: ModelFile, opts: UploadOptions): Promise<void> {
+  const url = fileUrl(plan, f.relPath);
+  const expected = { sha256: opts.digests.get(f.relPath)?.sha256, relPath: f.relPath, method: 'PUT', path: url.pathname };
+  await client.putArtifact(STEP, url, opener(f.absPath, undefined, opts.onBytes, expected), f.size);
 }
 
 async function uploadMultipart(client: MlflowClient, plan: UploadPlan, f: ModelFile, opts: UploadOptions): Promise<'put' | 'multipart'> {
@@ -121,10 +171,12 @@ async function uploadMultipart(client: MlflowClient, plan: UploadPlan, f: ModelF
   }
   if (!started || started.credentials.length !== parts.length) {
     // Local artifact stores cannot do multipart (501): one streamed PUT, as MLflow's client does.
-    await client.putArtifact(STEP, fileUrl(plan, f.relPath), opener(f.absPath, undefined, opts.onBytes), f.size);
+    await putWhole(client, plan, f, opts);
     return 'put';
   }
   const uploadId = started.upload_id;
+  // Hashed with the whole file in the digest pass: the parts as sent must match them.
+  const partDigests = opts.digests.get(f.relPath)?.partSha256;
   const done: Array<{ part_number: number; etag: string; url: string }> = [];
   try {
     await pool(started.credentials, opts.concurrency, async (cred) => {
@@ -134,11 +186,19 @@ async function uploadMultipart(client: MlflowClient, plan: UploadPlan, f: ModelF
           step: STEP,
           hint: 'Report this with the server version.',
         });
+      const url = new URL(cred.url);
+      const expected = {
+        sha256: partDigests?.[cred.part_number - 1],
+        relPath: f.relPath,
+        part: `part ${cred.part_number} of ${parts.length}`,
+        method: 'PUT',
+        path: url.pathname,
+      };
       const etag = await client.putPart(
         STEP,
-        new URL(cred.url),
+        url,
         cred.headers ?? {},
-        opener(f.absPath, part, opts.onBytes),
+        opener(f.absPath, part, opts.onBytes, expected),
         part.end - part.start + 1,
       );
       done.push({ part_number: cred.part_number, etag, url: cred.url });

@@ -1,5 +1,6 @@
 // The one small interface every artifact store implements, so that register mode does not
 // know which road the files take, and the pieces the stores share (all without I/O).
+import type { ManifestEntry } from '../manifest.ts';
 import type { Experiment, RunInfo } from '../mlflow.ts';
 import type { ModelFile } from '../model-dir.ts';
 import { formatBytes, formatDuration } from '../summary.ts';
@@ -22,6 +23,8 @@ export interface UploadOptions {
   concurrency: number;
   /** Files at least this large go up in parts, when the store supports it. */
   multipartThreshold: number;
+  /** The manifest the digest was computed from, by path: every byte sent is checked against it. */
+  digests: ReadonlyMap<string, ManifestEntry>;
   /** Bytes sent so far changed (negative when a failed attempt is taken back). */
   onBytes?: (delta: number) => void;
   onFile?: (f: ModelFile, how: 'put' | 'multipart') => void;

@@ -154,6 +154,8 @@ async function startFakeGitHub(opts: { refuse?: boolean } = {}) {
       };
       if (opts.refuse) return json(403, { message: 'Resource not accessible by integration' });
       const url = new URL(req.url ?? '/', 'http://x');
+      // As for GITHUB_TOKEN, an installation token: the action then writes as github-actions[bot].
+      if (req.method === 'GET' && url.pathname === '/user') return json(403, { message: 'Resource not accessible by integration' });
       if (req.method === 'GET' && /^\/repos\/acme\/churn-model\/issues\/\d+\/comments$/.test(url.pathname))
         return json(
           200,

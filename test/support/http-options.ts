@@ -19,6 +19,7 @@ export function fakeClock(): Clock & { sleeps: number[] } {
 export function httpOptions(o: { dispatcher: Dispatcher; secrets?: string[]; timeoutMs?: number } & Partial<HttpOptions>): HttpOptions {
   return {
     secrets: [],
+    authorizedBases: [],
     timeoutMs: 5000,
     userAgent: 'test',
     clock: fakeClock(),

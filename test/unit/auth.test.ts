@@ -20,7 +20,7 @@ function setup(status: number, body: object) {
       seen.push({ headers: opts.headers as Record<string, string>, body: String(opts.body) });
       return body;
     });
-  const http = new HttpClient(httpOptions({ dispatcher: agent, secrets: [KEY], timeoutMs: 1000 }));
+  const http = new HttpClient(httpOptions({ dispatcher: agent, secrets: [KEY], timeoutMs: 1000, authorizedBases: [AUTH] }));
   return { http, seen };
 }
 

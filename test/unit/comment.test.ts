@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { MockAgent } from 'undici';
 import { fakeClock } from '../support/http-options.ts';
 import {
+  ACTIONS_BOT,
   COMMENT_LIMIT,
   commentMarker,
   commentTargetFrom,
@@ -57,8 +58,15 @@ function assertGitHubHeaders(agent: MockAgent): void {
   }
 }
 
-function comment(id: number, body: string, type = 'User') {
-  return { id, body, html_url: `https://github.com/octo/models/pull/7#issuecomment-${id}`, user: { login: `u${id}`, type } };
+function comment(id: number, body: string, type = 'User', login = type === 'Bot' ? ACTIONS_BOT : `u${id}`) {
+  return { id, body, html_url: `https://github.com/octo/models/pull/7#issuecomment-${id}`, user: { login, type } };
+}
+
+/** GET /user as GitHub answers it for GITHUB_TOKEN, an installation token. */
+function userRefused(pool: ReturnType<MockAgent['get']>) {
+  pool
+    .intercept({ path: '/user', method: 'GET' })
+    .reply(403, { message: 'Resource not accessible by integration', status: '403' }, JSON_HEADERS);
 }
 
 test('no comment with the marker: one is created', async () => {
@@ -90,6 +98,7 @@ test('the marker on page 2 (Link header): that comment is updated in place', asy
     .reply(200, [comment(3, 'third'), comment(4, `${MARKER}\nold result`, 'Bot')], {
       headers: { 'content-type': 'application/json', link: `<${API}${PAGE1}>; rel="first", <${API}${PAGE1}>; rel="prev"` },
     });
+  userRefused(pool);
   pool.intercept({ path: '/repos/octo/models/issues/comments/4', method: 'PATCH' }).reply(200, comment(4, 'new', 'Bot'), JSON_HEADERS);
 
   const out = await upsertComment(deps(agent), target(), MARKER, `${MARKER}\nnew result`);
@@ -98,6 +107,7 @@ test('the marker on page 2 (Link header): that comment is updated in place', asy
   assert.deepEqual(requests(agent), [
     { method: 'GET', url: PAGE1 },
     { method: 'GET', url: '/repositories/99/issues/7/comments?per_page=100&page=2' },
+    { method: 'GET', url: '/user' },
     { method: 'PATCH', url: '/repos/octo/models/issues/comments/4', body: { body: `${MARKER}\nnew result` } },
   ]);
   assertGitHubHeaders(agent);
@@ -117,13 +127,14 @@ test("another tool's comment, and a human's quote of the marker, are left alone 
       ],
       JSON_HEADERS,
     );
+  userRefused(pool);
   pool.intercept({ path: '/repos/octo/models/issues/comments/12', method: 'PATCH' }).reply(200, comment(12, 'new', 'Bot'), JSON_HEADERS);
 
   const out = await upsertComment(deps(agent), target(), MARKER, `${MARKER}\nnew`);
   assert.equal(out.kind, 'updated');
   assert.deepEqual(
     requests(agent).map((r) => `${r.method} ${r.url}`),
-    [`GET ${PAGE1}`, 'PATCH /repos/octo/models/issues/comments/12'],
+    [`GET ${PAGE1}`, 'GET /user', 'PATCH /repos/octo/models/issues/comments/12'],
   );
 });
 
@@ -141,9 +152,69 @@ test("only another tool's comment: a new one is created, the other is not touche
   );
 });
 
+test("another user's comment carrying the marker is never edited: GITHUB_TOKEN writes as the Actions bot, so a new comment is created", async () => {
+  const agent = mock();
+  const pool = agent.get(API);
+  pool
+    .intercept({ path: PAGE1, method: 'GET' })
+    .reply(
+      200,
+      [comment(20, `${MARKER}\nplanted by a human`), comment(21, `${MARKER}\nplanted by another app`, 'Bot', 'other-app[bot]')],
+      JSON_HEADERS,
+    );
+  userRefused(pool);
+  pool.intercept({ path: LIST, method: 'POST' }).reply(201, comment(22, 'x', 'Bot'), JSON_HEADERS);
+
+  const out = await upsertComment(deps(agent), target(), MARKER, `${MARKER}\nnew`);
+  assert.deepEqual(out, { kind: 'created', url: 'https://github.com/octo/models/pull/7#issuecomment-22' });
+  assert.deepEqual(
+    requests(agent).map((r) => `${r.method} ${r.url}`),
+    [`GET ${PAGE1}`, 'GET /user', `POST ${LIST}`],
+  );
+});
+
+test("a personal token: GET /user names the identity, and only that identity's comment is edited, not the Actions bot's", async () => {
+  const agent = mock();
+  const pool = agent.get(API);
+  pool
+    .intercept({ path: PAGE1, method: 'GET' })
+    .reply(200, [comment(30, `${MARKER}\nbot`, 'Bot'), comment(31, `${MARKER}\nmine`, 'User', 'octo-ci')], JSON_HEADERS);
+  pool.intercept({ path: '/user', method: 'GET' }).reply(200, { login: 'octo-ci', type: 'User' }, JSON_HEADERS);
+  pool
+    .intercept({ path: '/repos/octo/models/issues/comments/31', method: 'PATCH' })
+    .reply(200, comment(31, 'new', 'User', 'octo-ci'), JSON_HEADERS);
+
+  const out = await upsertComment(deps(agent), target(), MARKER, `${MARKER}\nnew`);
+  assert.equal(out.kind, 'updated');
+  assert.deepEqual(
+    requests(agent).map((r) => `${r.method} ${r.url}`),
+    [`GET ${PAGE1}`, 'GET /user', 'PATCH /repos/octo/models/issues/comments/31'],
+  );
+  assertGitHubHeaders(agent);
+});
+
+test('GET /user refusing the token itself (401): a warning, nothing written', async () => {
+  const agent = mock();
+  const pool = agent.get(API);
+  pool.intercept({ path: PAGE1, method: 'GET' }).reply(200, [comment(40, MARKER, 'Bot')], JSON_HEADERS);
+  pool.intercept({ path: '/user', method: 'GET' }).reply(401, { message: 'Bad credentials' }, JSON_HEADERS);
+
+  const out = await upsertComment(deps(agent), target(), MARKER, 'b');
+  assert.equal(out.kind, 'warning');
+  assert.match((out as { message: string }).message, /HTTP 401: Bad credentials.*did not accept the token/);
+  assert.deepEqual(
+    requests(agent).map((r) => r.method),
+    ['GET', 'GET'],
+  );
+});
+
 /** A tiny stateful GitHub: list, create and update the comments of PR 7. */
 function fakeGitHub(agent: MockAgent, store: Array<{ id: number; body: string }>): void {
   const pool = agent.get(API);
+  pool
+    .intercept({ path: '/user', method: 'GET' })
+    .reply(403, { message: 'Resource not accessible by integration' }, JSON_HEADERS)
+    .persist();
   pool
     .intercept({ path: (p) => p.startsWith(`${LIST}?`), method: 'GET' })
     .reply(200, () => store.map((c) => comment(c.id, c.body, 'Bot')), JSON_HEADERS)
@@ -193,8 +264,10 @@ test('two keys give two comments, each updated in place on the next run', async 
       `GET ${PAGE1}`,
       `POST ${LIST}`,
       `GET ${PAGE1}`,
+      'GET /user',
       'PATCH /repos/octo/models/issues/comments/100',
       `GET ${PAGE1}`,
+      'GET /user',
       'PATCH /repos/octo/models/issues/comments/101',
     ],
   );
@@ -204,6 +277,7 @@ test('a comment deleted between listing and updating is written anew', async () 
   const agent = mock();
   const pool = agent.get(API);
   pool.intercept({ path: PAGE1, method: 'GET' }).reply(200, [comment(5, MARKER, 'Bot')], JSON_HEADERS);
+  userRefused(pool);
   pool.intercept({ path: '/repos/octo/models/issues/comments/5', method: 'PATCH' }).reply(404, { message: 'Not Found' }, JSON_HEADERS);
   pool.intercept({ path: LIST, method: 'POST' }).reply(201, comment(6, 'x', 'Bot'), JSON_HEADERS);
 
@@ -211,7 +285,7 @@ test('a comment deleted between listing and updating is written anew', async () 
   assert.equal(out.kind, 'created');
   assert.deepEqual(
     requests(agent).map((r) => `${r.method} ${r.url}`),
-    [`GET ${PAGE1}`, 'PATCH /repos/octo/models/issues/comments/5', `POST ${LIST}`],
+    [`GET ${PAGE1}`, 'GET /user', 'PATCH /repos/octo/models/issues/comments/5', `POST ${LIST}`],
   );
 });
 

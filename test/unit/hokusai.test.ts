@@ -104,7 +104,9 @@ async function sendAgainst(statuses: Array<number | 'refused'>): Promise<{ posts
         : { statusCode: status, data: { detail: 'Failed to emit model registration event' } };
     });
   }
-  const http = new HttpClient(httpOptions({ dispatcher: agent, retry: { ...DEFAULT_POLICY, maxRetries: 5 } }));
+  const http = new HttpClient(
+    httpOptions({ dispatcher: agent, retry: { ...DEFAULT_POLICY, maxRetries: 5 }, authorizedBases: [new URL('http://api.test')] }),
+  );
   const body = registrationEvent(token, { modelName: 'churn', version: '4', runId: 'r', modelUri: 'models:/churn/4', tags: [] });
   try {
     await sendRegistrationEvent(http, new URL('http://api.test'), 'fake-key-events', body);

@@ -17,7 +17,14 @@ function client(reply: (agent: MockAgent) => void): HttpClient {
   const agent = new MockAgent();
   agent.disableNetConnect();
   reply(agent);
-  return new HttpClient(httpOptions({ dispatcher: agent, secrets: [KEY], timeoutMs: 1000 }));
+  return new HttpClient(
+    httpOptions({
+      dispatcher: agent,
+      secrets: [KEY],
+      timeoutMs: 1000,
+      authorizedBases: [new URL('http://mlflow.test'), new URL('https://registry.test')],
+    }),
+  );
 }
 
 async function failure(p: Promise<unknown>): Promise<ActionError> {
@@ -281,4 +288,42 @@ test('the reachability hint only for network failures', async () => {
   } finally {
     await server.close();
   }
+});
+
+test('credentials go only below the authorized bases: a request with them anywhere else is refused unsent', async () => {
+  const agent = new MockAgent();
+  agent.disableNetConnect();
+  let sent = 0;
+  const pool = agent.get('https://registry.test');
+  pool
+    .intercept({ path: () => true, method: () => true })
+    .reply(() => {
+      sent++;
+      return { statusCode: 200, data: '{}' };
+    })
+    .persist();
+  const http = new HttpClient(
+    httpOptions({ dispatcher: agent, secrets: [KEY], authorizedBases: [new URL('https://registry.test/api/mlflow')] }),
+  );
+  const authorization = `Bearer ${KEY}`;
+  await http.send({
+    step: 'S',
+    method: 'GET',
+    url: new URL('https://registry.test/api/mlflow/api/2.0/mlflow/experiments/search'),
+    authorization,
+  });
+  assert.equal(sent, 1);
+  for (const url of [
+    'https://registry.test/api/2.0/mlflow/experiments/search',
+    'https://registry.test/api/mlflowx',
+    'https://registry.test/api/mlflow/../x',
+  ]) {
+    const err = await failure(http.send({ step: 'S', method: 'PUT', url: new URL(url), authorization }));
+    assert.match(err.message, /^the action does not send credentials to https:\/\/registry\.test\//);
+    assert.match(err.hint, /auth-url, tracking-uri and \(for the registration event\) api-url/);
+    assert.equal(err.retry, undefined);
+  }
+  // Without credentials (e.g. a presigned part URL) any URL is fine.
+  await http.send({ step: 'S', method: 'GET', url: new URL('https://registry.test/elsewhere') });
+  assert.equal(sent, 2);
 });

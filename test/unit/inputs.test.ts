@@ -14,9 +14,9 @@ const base = (over: Partial<RawInputs> = {}): RawInputs => ({
   ...over,
 });
 
-function problems(raw: RawInputs): string {
+function problems(raw: RawInputs, context = ctx): string {
   try {
-    parseInputs(raw, ctx);
+    parseInputs(raw, context);
   } catch (e) {
     assert.ok(e instanceof ActionError);
     assert.equal(e.step, 'Read inputs');
@@ -111,7 +111,10 @@ test('aliases: commas or newlines, deduplicated, reserved names refused', () => 
 test('artifact-path must be a plain relative path', () => {
   assert.equal(parseInputs(base({ 'artifact-path': './nested/model/' }), ctx).artifactPath, 'nested/model');
   assert.match(problems(base({ 'artifact-path': '../up' })), /artifact-path: must be a relative path/);
-  assert.match(problems(base({ 'artifact-path': 'a%b' })), /artifact-path: must not contain/);
+  assert.match(problems(base({ 'artifact-path': 'a%41b' })), /artifact-path: the part "a%41b" has a percent-escape/);
+  assert.match(problems(base({ 'artifact-path': 'm/q?x' })), /artifact-path: the part "q\?x" has "\?"/);
+  assert.match(problems(base({ 'artifact-path': ' model' })), /artifact-path: the part " model" has a leading space/);
+  assert.equal(parseInputs(base({ 'artifact-path': 'model 100%' }), ctx).artifactPath, 'model 100%');
 });
 
 test('experiment-name falls back to the repository, and must not end up empty', () => {
@@ -126,8 +129,23 @@ test('http:// is refused for hosts other than this machine unless allow-insecure
   );
   assert.match(problems(base({ 'auth-url': 'http://auth.example.com' })), /auth-url: uses http:\/\//);
   parseInputs(base({ 'tracking-uri': 'http://registry.example.com', 'allow-insecure-http': 'true' }), ctx);
-  for (const local of ['http://127.0.0.1:5000', 'http://localhost:5000', 'http://[::1]:5000'])
+  for (const local of ['http://127.0.0.1:5000', 'http://127.3.4.5', 'http://localhost:5000', 'http://LOCALHOST', 'http://[::1]:5000'])
     parseInputs(base({ 'tracking-uri': local }), ctx);
+  // These look local but are resolved through DNS.
+  for (const remote of [
+    'http://registry.localhost',
+    'http://a.b.localhost:5000',
+    'http://localhost.example.com',
+    'http://127.0.0.1.nip.io',
+  ])
+    assert.match(problems(base({ 'tracking-uri': remote })), /tracking-uri: uses http:\/\/ to a host that is not this machine/, remote);
+});
+
+test('model-path must not be the root of the file system, however it is written', () => {
+  assert.match(problems(base({ 'model-path': '/' })), /model-path: resolves to \/, the root of the file system/);
+  assert.match(problems(base({ 'model-path': '.' }), { cwd: '/', repository: 'o/r' }), /model-path: resolves to \/, the root/);
+  assert.match(problems(base({ 'model-path': '../..' }), { cwd: '/a', repository: 'o/r' }), /model-path: resolves to \/, the root/);
+  assert.equal(parseInputs(base({ 'model-path': './model' }), { cwd: '/', repository: 'o/r' }).modelPath, '/model');
 });
 
 test('max-retries is a whole number up to 20', () => {

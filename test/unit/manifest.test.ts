@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { buildManifest, hashFile, manifestDigest, renderManifest } from '../../src/manifest.ts';
+import { buildManifest, hashFile, hashFileAndParts, manifestDigest, renderManifest } from '../../src/manifest.ts';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -34,4 +34,29 @@ test('files are hashed from disk', async () => {
   assert.equal(await hashFile(path.join(dir, 'f')), sha('hello'));
   const entries = await buildManifest([{ relPath: 'f', absPath: path.join(dir, 'f'), size: 5 }]);
   assert.deepEqual(entries, [{ path: 'f', size: 5, sha256: sha('hello') }]);
+});
+
+test('a file that may go up in parts gets the sha256 of each range too, from the same read, whatever the read size', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'manifest-'));
+  const data = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
+  writeFileSync(path.join(dir, 'big'), data);
+  const ranges = [
+    { start: 0, end: 332 },
+    { start: 333, end: 665 },
+    { start: 666, end: 999 },
+  ];
+  const hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  // Reads of 7 and of 4096 bytes: part ends fall inside reads, and one read holds everything.
+  for (const readSize of [7, 4096]) {
+    const got = await hashFileAndParts(path.join(dir, 'big'), ranges, Buffer.alloc(readSize));
+    assert.equal(got.sha256, hex(data));
+    assert.deepEqual(
+      got.parts,
+      ranges.map((r) => hex(data.subarray(r.start, r.end + 1))),
+    );
+  }
+  const [entry] = await buildManifest([{ relPath: 'big', absPath: path.join(dir, 'big'), size: 1000 }], () => ranges);
+  assert.equal(entry!.sha256, hex(data));
+  assert.equal(entry!.partSha256?.length, 3);
+  assert.equal(manifestDigest([entry!]), manifestDigest([{ path: 'big', size: 1000, sha256: hex(data) }]), 'the digest does not change');
 });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { ActionError } from '../../src/errors.ts';
-import { checkMlmodel, MLMODEL_LIMIT_BYTES, scanModelDir } from '../../src/model-dir.ts';
+import { checkMlmodel, MLMODEL_LIMIT_BYTES, nameProblem, scanModelDir } from '../../src/model-dir.ts';
 
 const MLMODEL = 'flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n';
 
@@ -59,18 +59,44 @@ test('a linked directory is walked under its own name, whichever comes first; a 
   await assert.rejects(scanModelDir(dir), /data\/up: a symlink to a directory that contains it \(a loop\)/);
 });
 
-test('names the server would mangle and special files are refused up front, all listed at once', async () => {
-  const dir = modelDir({ MLmodel: MLMODEL, '100%.txt': '', 'a#b': '', 'back\\slash': '', 'new\nline': '' });
+test("names MLflow's client could not download, and special files, are refused up front, all listed at once", async () => {
+  const dir = modelDir({
+    MLmodel: MLMODEL,
+    '100%41.txt': '',
+    'a#b': '',
+    'q?x': '',
+    ' ': '',
+    ' lead': '',
+    'back\\slash': '',
+    'new\nline': '',
+    ' dir/inner.txt': '',
+    // These round-trip, so they are kept.
+    '100%.txt': '',
+    'trailing ': '',
+    'in side.txt': '',
+    '...': '',
+  });
   execFileSync('mkfifo', [path.join(dir, 'pipe')]);
   await assert.rejects(scanModelDir(dir), (e: Error) => {
-    assert.match(e.message, /5 files that cannot be uploaded/);
-    assert.match(e.message, /back\\slash:/);
-    assert.match(e.message, /new\nline:/);
-    assert.match(e.message, /100%\.txt: the name contains %, #, \\ or a control character/);
-    assert.match(e.message, /a#b:/);
+    assert.match(e.message, /9 files that cannot be uploaded/);
+    assert.match(e.message, /"100%41\.txt": the name has a percent-escape/);
+    assert.match(e.message, /"a#b": the name has "#"/);
+    assert.match(e.message, /"q\?x": the name has "\?"/);
+    assert.match(e.message, /" ": the name has a leading space/);
+    assert.match(e.message, /" lead": the name has a leading space/);
+    assert.match(e.message, /" dir": the name has a leading space/);
+    assert.match(e.message, /"back\\\\slash": the name has "\\"/);
+    assert.match(e.message, /"new\\nline": the name has a control character/);
     assert.match(e.message, /pipe: a FIFO, not a regular file/);
+    assert.doesNotMatch(e.message, /100%\.txt|trailing|in side|\.\.\./);
     return true;
   });
+});
+
+test('nameProblem: every reason a name has, or none', () => {
+  assert.equal(nameProblem('weights-v1.2 (final) [a] & b=c;d!.bin'), undefined);
+  assert.equal(nameProblem('données é.bin'), undefined, 'non-ASCII names are fetched back after the upload instead');
+  assert.match(nameProblem(' #x?')!, /"\?".*"#".*leading space/);
 });
 
 test('missing directory, a file, and a directory without MLmodel each get their own message', async () => {
@@ -100,4 +126,22 @@ test('an MLmodel over 1 MiB is refused, naming the file and the limit, without b
   // At the limit it is still read.
   const atLimit = modelDir({ MLmodel: `${MLMODEL}#${'x'.repeat(MLMODEL_LIMIT_BYTES - MLMODEL.length - 2)}\n` });
   assert.deepEqual((await scanModelDir(atLimit)).flavors, ['python_function']);
+});
+
+test('the root of the file system, also through a link, is refused cleanly; an unreadable directory is listed, not a crash', async () => {
+  await assert.rejects(
+    scanModelDir('/'),
+    (e: ActionError) => /model-path "\/" is the root of the file system/.test(e.message) && /model-path: \.\/model/.test(e.hint),
+  );
+  const dir = modelDir();
+  symlinkSync('/', path.join(dir, 'root-link'));
+  await assert.rejects(scanModelDir(path.join(dir, 'root-link')), /is the root of the file system \(it resolves to \/\)/);
+  const locked = modelDir({ MLmodel: MLMODEL, 'secret/x.bin': 'x' });
+  chmodSync(path.join(locked, 'secret'), 0o000);
+  try {
+    // Root reads anything: then there is nothing to refuse.
+    if (process.getuid?.() !== 0) await assert.rejects(scanModelDir(locked), /"secret": a directory that cannot be read \(EACCES\)/);
+  } finally {
+    chmodSync(path.join(locked, 'secret'), 0o755);
+  }
 });

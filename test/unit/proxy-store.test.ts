@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -10,7 +10,19 @@ import { DEFAULT_POLICY, HttpClient } from '../../src/http.ts';
 import { MlflowClient } from '../../src/mlflow.ts';
 import { artifactBaseUrl } from '../../src/urls.ts';
 import { mayBeMangled, multipartUrl, planParts, proxyStore, uploadFiles } from '../../src/stores/proxy.ts';
-import { progressLine } from '../../src/stores/store.ts';
+import { progressLine, type UploadOptions } from '../../src/stores/store.ts';
+import { buildManifest } from '../../src/manifest.ts';
+import type { ModelFile } from '../../src/model-dir.ts';
+
+/** uploadFiles with the digests of the files as they are now, as register mode passes them. */
+async function upload(
+  client: MlflowClient,
+  plan: { base: URL; artifactPath: string; files: ModelFile[] },
+  opts: Omit<UploadOptions, 'digests'>,
+) {
+  const manifest = await buildManifest(plan.files, (f) => (f.size >= opts.multipartThreshold ? planParts(f.size) : undefined));
+  return uploadFiles(client, plan, { ...opts, digests: new Map(manifest.map((e) => [e.path, e])) });
+}
 
 function files(n: number) {
   const dir = mkdtempSync(path.join(tmpdir(), 'upload-'));
@@ -21,7 +33,7 @@ function files(n: number) {
   });
 }
 
-function setup(statusFor: (n: number) => number) {
+function setup(statusFor: (n: number) => number, maxRetries = 0) {
   const agent = new MockAgent();
   agent.disableNetConnect();
   const seen: Array<{ path: string; contentLength: string | undefined; bytes: number }> = [];
@@ -37,7 +49,7 @@ function setup(statusFor: (n: number) => number) {
     })
     .persist();
   const trackingUri = new URL('http://mlflow.test');
-  const http = new HttpClient(httpOptions({ dispatcher: agent, secrets: [], timeoutMs: 5000 }));
+  const http = new HttpClient(httpOptions({ dispatcher: agent, secrets: [], timeoutMs: 5000, retry: { ...DEFAULT_POLICY, maxRetries } }));
   const client = new MlflowClient(http, trackingUri, { kind: 'none', header: undefined });
   const base = artifactBaseUrl(trackingUri, 'mlflow-artifacts:/1/r/artifacts', 'S');
   return { client, base, seen };
@@ -46,7 +58,7 @@ function setup(statusFor: (n: number) => number) {
 test('every file is streamed with its Content-Length, to its relative path', async () => {
   const { client, base, seen } = setup(() => 200);
   const list = files(6);
-  await uploadFiles(client, { base, artifactPath: 'model', files: list }, { concurrency: 3, multipartThreshold: Infinity });
+  await upload(client, { base, artifactPath: 'model', files: list }, { concurrency: 3, multipartThreshold: Infinity });
   assert.equal(seen.length, 6);
   for (const f of list) {
     const put = seen.find((s) => s.path.endsWith(`/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/model/${f.relPath}`));
@@ -59,7 +71,7 @@ test('every file is streamed with its Content-Length, to its relative path', asy
 test('the first failure stops the upload: nothing new starts, and the error is the first one', async () => {
   const { client, base, seen } = setup((n) => (n === 1 ? 500 : 200));
   await assert.rejects(
-    uploadFiles(client, { base, artifactPath: 'model', files: files(20) }, { concurrency: 2, multipartThreshold: Infinity }),
+    upload(client, { base, artifactPath: 'model', files: files(20) }, { concurrency: 2, multipartThreshold: Infinity }),
     /HTTP 500/,
   );
   assert.ok(seen.length <= 3, `${seen.length} uploads were started after the failure`);
@@ -146,7 +158,7 @@ function multipartServer(mpu: 'on' | 'off', failPart?: number) {
     })
     .persist();
   const trackingUri = new URL('http://mlflow.test');
-  const http = new HttpClient(httpOptions({ dispatcher: agent }));
+  const http = new HttpClient(httpOptions({ dispatcher: agent, authorizedBases: [trackingUri] }));
   const client = new MlflowClient(http, trackingUri, { kind: 'key', header: 'Bearer fake-key-multipart-000' });
   const base = artifactBaseUrl(trackingUri, 'mlflow-artifacts:/1/r/artifacts', 'S');
   return { client, base, calls };
@@ -163,7 +175,7 @@ test('multipart: parts in parallel to the signed URLs without our key, ETags com
   const { client, base, calls } = multipartServer('on');
   const f = bigFile(25 * 1024 * 1024);
   let bytes = 0;
-  await uploadFiles(
+  await upload(
     client,
     { base, artifactPath: 'model', files: [f] },
     { concurrency: 3, multipartThreshold: 5 * 1024 * 1024, onBytes: (d) => (bytes += d) },
@@ -194,7 +206,7 @@ test('multipart: parts in parallel to the signed URLs without our key, ETags com
 test('multipart: 501 from a local artifact store falls back to one streamed PUT', async () => {
   const { client, base, calls } = multipartServer('off');
   const f = bigFile(6 * 1024 * 1024);
-  await uploadFiles(client, { base, artifactPath: 'model', files: [f] }, { concurrency: 3, multipartThreshold: 5 * 1024 * 1024 });
+  await upload(client, { base, artifactPath: 'model', files: [f] }, { concurrency: 3, multipartThreshold: 5 * 1024 * 1024 });
   assert.deepEqual(
     calls.map((c) => [c.what, c.bytes]),
     [
@@ -207,7 +219,7 @@ test('multipart: 501 from a local artifact store falls back to one streamed PUT'
 test('multipart: a failing part aborts the upload and the error names it', async () => {
   const { client, base, calls } = multipartServer('on', 2);
   await assert.rejects(
-    uploadFiles(
+    upload(
       client,
       { base, artifactPath: 'model', files: [bigFile(25 * 1024 * 1024)] },
       { concurrency: 1, multipartThreshold: 5 * 1024 * 1024 },
@@ -281,4 +293,81 @@ test('a server that cannot serve the name back fails the check at once: the file
   assert.match(err.hint, /Rename the file .*or upgrade the MLflow server/);
   assert.equal(err.retry, undefined);
   assert.equal(gets.length, 1, 'a 500 on a name is not retried');
+});
+
+test('a file changed after the digest (same size) fails its upload at once, without sending its last bytes or retrying', async () => {
+  const { client, base, seen } = setup(() => 200, 3);
+  const list = files(1);
+  const f = list[0]!;
+  const manifest = await buildManifest(list);
+  writeFileSync(f.absPath, Buffer.alloc(f.size, 0xee));
+  await assert.rejects(
+    uploadFiles(
+      client,
+      { base, artifactPath: 'model', files: list },
+      { concurrency: 1, multipartThreshold: Infinity, digests: new Map(manifest.map((e) => [e.path, e])) },
+    ),
+    (e: ActionError) => {
+      assert.match(
+        e.message,
+        /^"sub\/f0\.bin" changed after the content digest was computed: the bytes read for the upload have sha256 [0-9a-f]{64}, the digest lists [0-9a-f]{64}$/,
+      );
+      assert.equal(e.step, 'Upload model');
+      assert.equal(e.method, 'PUT');
+      assert.match(e.path!, /\/artifacts\/model\/sub\/f0\.bin$/);
+      assert.match(e.hint, /Nothing was registered/);
+      assert.equal(e.retry, undefined);
+      return true;
+    },
+  );
+  assert.ok(seen.length <= 1, 'not retried');
+  assert.ok(
+    seen.every((s) => s.bytes < f.size),
+    'the server never got the changed file whole',
+  );
+});
+
+test('a retry hashes what it sends again: a file changed during a failed attempt fails the retry', async () => {
+  const list = files(1);
+  const f = list[0]!;
+  const { client, base, seen } = setup((n) => {
+    // The first attempt went up intact and got a 500; the file changes before the retry.
+    if (n === 1) writeFileSync(f.absPath, Buffer.alloc(f.size, 0xee));
+    return n === 1 ? 500 : 200;
+  }, 3);
+  const manifest = await buildManifest(list);
+  await assert.rejects(
+    uploadFiles(
+      client,
+      { base, artifactPath: 'model', files: list },
+      { concurrency: 1, multipartThreshold: Infinity, digests: new Map(manifest.map((e) => [e.path, e])) },
+    ),
+    /changed after the content digest was computed/,
+  );
+  assert.equal(seen.length, 1, 'the first attempt reached the server whole');
+  assert.equal(seen[0]!.bytes, f.size);
+});
+
+test('multipart: each part is hashed as sent against the part sha256 of the digest pass; a changed part aborts the upload', async () => {
+  const { client, base, calls } = multipartServer('on');
+  const f = bigFile(25 * 1024 * 1024);
+  const manifest = await buildManifest([f], (x) => planParts(x.size));
+  assert.equal(manifest[0]!.partSha256?.length, 3);
+  // Same size, one byte changed in the middle part.
+  const fd = openSync(f.absPath, 'r+');
+  writeSync(fd, Buffer.from([1]), 0, 1, 15 * 1024 * 1024);
+  closeSync(fd);
+  await assert.rejects(
+    uploadFiles(
+      client,
+      { base, artifactPath: 'model', files: [f] },
+      { concurrency: 1, multipartThreshold: 5 * 1024 * 1024, digests: new Map(manifest.map((e) => [e.path, e])) },
+    ),
+    /^ActionError: part 2 of 3 of "weights\/big\.bin" changed after the content digest was computed/,
+  );
+  assert.deepEqual(calls.find((c) => c.what === 'abort')?.body, { path: 'big.bin', upload_id: 'u1' });
+  assert.equal(
+    calls.some((c) => c.what === 'complete'),
+    false,
+  );
 });

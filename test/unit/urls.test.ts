@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ActionError } from '../../src/errors.ts';
-import { apiUrl, artifactBaseUrl, encodePath, versionUiUrl } from '../../src/urls.ts';
+import { apiUrl, artifactBaseUrl, encodePath, isBelow, versionUiUrl } from '../../src/urls.ts';
 import { fileUrl } from '../../src/stores/proxy.ts';
 
 const hokusai = new URL('https://registry.hokus.ai/api/mlflow');
@@ -54,4 +54,46 @@ test('version pages: Hokusai serves its UI at /mlflow, a plain server at its roo
     versionUiUrl(new URL('http://127.0.0.1:5000/api/mlflow'), 'm', '1'),
     'http://127.0.0.1:5000/api/mlflow/#/models/m/versions/1',
   );
+});
+
+test('artifact locations that leave the tracking URI after normalisation are refused, however the dots are written', () => {
+  for (const uri of [
+    'mlflow-artifacts:/../../../../../../admin',
+    'mlflow-artifacts:/1/%2e%2e/%2E%2E/%2e%2e/%2e%2e/%2e%2e/%2e%2e/x',
+    'mlflow-artifacts:/1/%252e%252e/x',
+    'mlflow-artifacts:/1/./r',
+    'https://registry.hokus.ai/api/mlflow/api/2.0/mlflow-artifacts/artifacts/1/%252e%252e/x',
+  ])
+    assert.throws(
+      () => artifactBaseUrl(hokusai, uri, 'S'),
+      (e: ActionError) => /has a "\." or "\.\." segment/.test(e.message) && /only below tracking-uri/.test(e.hint),
+      uri,
+    );
+  // An http(s) location must be the tracking URI's own artifact route: same scheme, host, port and path prefix.
+  for (const uri of [
+    'http://registry.hokus.ai/api/mlflow/api/2.0/mlflow-artifacts/artifacts/1',
+    'https://registry.hokus.ai/api/2.0/mlflow-artifacts/artifacts/1',
+    'https://registry.hokus.ai:8443/api/mlflow/api/2.0/mlflow-artifacts/artifacts/1',
+    'https://registry.hokus.ai/other/api/mlflow/api/2.0/mlflow-artifacts/artifacts/1',
+    // Normalised by the URL parser to /api/mlflow/api/2.0/x.
+    'https://registry.hokus.ai/api/mlflow/api/2.0/mlflow-artifacts/artifacts/1/%2e%2e/%2e%2e/%2e%2e/x',
+  ])
+    assert.throws(() => artifactBaseUrl(hokusai, uri, 'S'), /does not proxy/, uri);
+  assert.equal(
+    artifactBaseUrl(hokusai, 'https://registry.hokus.ai/api/mlflow/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/', 'S').href,
+    'https://registry.hokus.ai/api/mlflow/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts',
+  );
+});
+
+test('isBelow: same origin, and the base path as whole segments', () => {
+  const base = new URL('https://registry.hokus.ai/api/mlflow');
+  assert.equal(isBelow(new URL('https://registry.hokus.ai/api/mlflow'), base), true);
+  assert.equal(isBelow(new URL('https://registry.hokus.ai/api/mlflow/api/2.0/mlflow/runs/get?x=1'), base), true);
+  assert.equal(isBelow(new URL('https://registry.hokus.ai/api/mlflowx/y'), base), false);
+  assert.equal(isBelow(new URL('https://registry.hokus.ai/api/mlflow/../admin'), base), false);
+  assert.equal(isBelow(new URL('https://registry.hokus.ai/api/mlflow/%2e%2e/admin'), base), false);
+  assert.equal(isBelow(new URL('http://registry.hokus.ai/api/mlflow/x'), base), false);
+  assert.equal(isBelow(new URL('https://registry.hokus.ai:444/api/mlflow/x'), base), false);
+  assert.equal(isBelow(new URL('https://evil.example/api/mlflow/x'), base), false);
+  assert.equal(isBelow(new URL('https://auth.hokus.ai/api/v1/keys/validate'), new URL('https://auth.hokus.ai')), true);
 });
