@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ActionError } from './errors.ts';
 import { nameProblem } from './model-dir.ts';
+import { parseS3Uri, type S3Location } from './stores/road.ts';
 
 export const INPUT_NAMES = [
   'mode',
@@ -19,6 +20,7 @@ export const INPUT_NAMES = [
   'model-name',
   'experiment-name',
   'artifact-path',
+  'artifact-store',
   'description',
   'tags',
   'aliases',
@@ -103,6 +105,8 @@ export interface Config {
   modelName: string;
   experimentName: string;
   artifactPath: string;
+  /** register mode: send the files to this bucket instead of the run's artifact location. */
+  artifactStore: S3Location | undefined;
   description: string;
   tags: ReadonlyArray<readonly [string, string]>;
   aliases: readonly string[];
@@ -238,6 +242,15 @@ function schema(ctx: InputContext) {
             }
           }),
       ),
+    'artifact-store': z.string().transform((value, ctx): S3Location | undefined => {
+      if (value === '') return undefined;
+      const parsed = parseS3Uri(value.replace(/\/+$/, ''));
+      if (typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: `${parsed} Leave it empty to use the run's artifact location.` });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
     description: z.string().max(5000, 'is longer than 5000 characters.'),
     tags: z.string().transform(parseTags),
     aliases: z.string().transform(parseAliases),
@@ -483,6 +496,7 @@ export function parseInputs(raw: RawInputs, ctx: InputContext): Config {
     modelName: v['model-name'],
     experimentName: v['experiment-name'],
     artifactPath: v['artifact-path'],
+    artifactStore: v['artifact-store'],
     description: v.description,
     tags: v.tags,
     aliases: v.aliases,
