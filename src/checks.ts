@@ -7,6 +7,8 @@ import { ActionError } from './errors.ts';
 import type { HttpClient } from './http.ts';
 import type { Config } from './inputs.ts';
 import { filterString, type MlflowClient } from './mlflow.ts';
+import type { Road } from './stores/road.ts';
+import type { ArtifactStore } from './stores/store.ts';
 
 export type CheckResult = 'pass' | 'warn' | 'fail' | 'skipped';
 
@@ -25,6 +27,8 @@ export interface VerifyDeps {
   http: HttpClient;
   mlflow: MlflowClient;
   clock: Clock;
+  /** The road for an artifact location and the store on it; throws for a store the action cannot write to. */
+  openRoad: (location: string | undefined) => { road: Road; store: ArtifactStore };
 }
 
 export const CHECK_NAMES = {
@@ -33,6 +37,7 @@ export const CHECK_NAMES = {
   tracking: 'Tracking server',
   registry: 'Model registry',
   artifacts: 'Artifact proxy',
+  store: 'Artifact store',
   model: 'Model',
 } as const;
 
@@ -57,7 +62,7 @@ async function attempt(name: string, clock: Clock, fn: () => Promise<Omit<Check,
 
 const skipped = (name: string, detail: string): Check => ({ name, result: 'skipped', latencyMs: undefined, detail });
 
-export async function runChecks({ cfg, http, mlflow, clock }: VerifyDeps): Promise<Check[]> {
+export async function runChecks({ cfg, http, mlflow, clock, openRoad }: VerifyDeps): Promise<Check[]> {
   const checks: Check[] = [];
 
   // 1. Key present. Forks get no secrets, so by default a missing key skips, not fails.
@@ -144,13 +149,29 @@ export async function runChecks({ cfg, http, mlflow, clock }: VerifyDeps): Promi
     }),
   );
 
-  // 5. Artifact proxy: the route that failed alone in July 2025.
-  checks.push(
-    await attempt(CHECK_NAMES.artifacts, clock, async () => {
-      await mlflow.probeArtifacts(CHECK_NAMES.artifacts, '');
-      return { result: 'pass', detail: 'The mlflow-artifacts route is routed and serving.' };
-    }),
-  );
+  // 5. Where a registration's files would go: the artifact proxy (the route that failed alone
+  // in July 2025), or straight to a bucket, which the proxy then need not serve.
+  const location = cfg.artifactStore ? undefined : await artifactLocation(mlflow, cfg.experimentName);
+  let opened: ReturnType<typeof openRoad> | undefined;
+  const road = await attempt(CHECK_NAMES.store, clock, async () => {
+    opened = openRoad(location);
+    return { result: 'pass', detail: '' };
+  });
+  if (!opened) {
+    checks.push(skipped(CHECK_NAMES.artifacts, 'no store the action can write to (see Artifact store).'), road);
+  } else if (opened.road.kind === 'proxy') {
+    const why = opened.road.why;
+    checks.push(
+      await attempt(CHECK_NAMES.artifacts, clock, async () => {
+        await mlflow.probeArtifacts(CHECK_NAMES.artifacts, '');
+        return { result: 'pass', detail: `The mlflow-artifacts route is routed and serving; files go through it (${why}).` };
+      }),
+    );
+  } else {
+    const { store } = opened;
+    checks.push(skipped(CHECK_NAMES.artifacts, `not used: files go straight to the bucket (${opened.road.why}).`));
+    checks.push(await attempt(CHECK_NAMES.store, clock, async () => ({ result: 'pass', detail: `${await store.probe(undefined)}.` })));
+  }
 
   // 6. The model, when named.
   if (cfg.modelName) {
@@ -173,6 +194,17 @@ export async function runChecks({ cfg, http, mlflow, clock }: VerifyDeps): Promi
     );
   }
   return checks;
+}
+
+/** The artifact location of the experiment a registration would use, or of a new one; undefined when unknown. */
+async function artifactLocation(mlflow: MlflowClient, experimentName: string): Promise<string | undefined> {
+  try {
+    const experiment = await mlflow.getExperimentByName(CHECK_NAMES.store, experimentName);
+    return experiment?.artifact_location ?? (await mlflow.defaultArtifactLocation(CHECK_NAMES.store));
+  } catch (err) {
+    if (err instanceof ActionError && err.code === 'CANCELLED') throw err;
+    return undefined;
+  }
 }
 
 export function overallStatus(checks: readonly Check[]): 'pass' | 'fail' {

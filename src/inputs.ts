@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ActionError } from './errors.ts';
 import { nameProblem } from './model-dir.ts';
 import { parseS3Uri, type S3Location } from './stores/road.ts';
+import { isLoopback } from './urls.ts';
 
 export const INPUT_NAMES = [
   'mode',
@@ -370,10 +371,7 @@ function isInsecureRemote(value: string): boolean {
   } catch {
     return false; // reported by the schema
   }
-  if (u.protocol !== 'http:') return false;
-  const host = u.hostname.replace(/^\[|\]$/g, '');
-  // Only names that never go through DNS: "*.localhost" may resolve anywhere.
-  return !(host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1');
+  return u.protocol === 'http:' && !isLoopback(u);
 }
 
 /** Rules that depend on the mode or on another input. */

@@ -159,6 +159,30 @@ export class MlflowClient {
     return res.status === 200 ? res.data.experiment : undefined;
   }
 
+  /**
+   * Where a new experiment's artifacts would go: the Default experiment (id 0) was given the
+   * server's default artifact root. Undefined when it cannot be read (deleted, or not allowed).
+   */
+  async defaultArtifactLocation(step: string): Promise<string | undefined> {
+    let location: string | undefined;
+    try {
+      const res = await this.call<{ experiment: Experiment }>(
+        step,
+        'GET',
+        'experiments/get',
+        { experiment_id: '0' },
+        { retryWhen: () => false },
+      );
+      location = res.data.experiment?.artifact_location;
+    } catch (err) {
+      // Only a prediction: the run's own location decides once it exists.
+      if (err instanceof ActionError && err.code === 'CANCELLED') throw err;
+      return undefined;
+    }
+    // Only its root: the Default experiment's own id is not the new one's.
+    return location?.replace(/\/0\/?$/, '');
+  }
+
   /** Creates the experiment; undefined when another job created it first. */
   async createExperiment(step: string, name: string): Promise<string | undefined> {
     const res = await this.call<{ experiment_id: string }>(step, 'POST', 'experiments/create', { name }, { accept: alreadyExists });
@@ -458,9 +482,9 @@ export function trackingHint(status: number, e: ErrorBody, auth: TrackingAuth['k
 /** Hints for failures on the artifact proxy route, which fails on its own in real deployments. */
 export function artifactHint(status: number, e: ErrorBody, auth: TrackingAuth['kind']): string | undefined {
   if (status === 404)
-    return 'The tracking API works but the artifact proxy route (/api/2.0/mlflow-artifacts/*) is not served at this address. The registry operators must route it to the MLflow server and run the server with --serve-artifacts.';
+    return "The tracking API works but the artifact proxy route (/api/2.0/mlflow-artifacts/*) is not served at this address. The registry operators must route it to the MLflow server and run the server with --serve-artifacts. Until then, artifact-store: s3://<bucket>/<prefix> sends the files straight to a bucket the server can read, with the job's AWS credentials.";
   if (status === 503)
-    return 'The MLflow server runs with --no-serve-artifacts, so it cannot take uploads through its proxy. Start it with --serve-artifacts (the default).';
+    return 'The MLflow server runs with --no-serve-artifacts, so it cannot take uploads through its proxy. Start it with --serve-artifacts (the default), or set artifact-store: s3://<bucket>/<prefix> to send the files straight to a bucket the server can read.';
   if (status === 401)
     return `The artifact route refused the credentials that the tracking API accepted: a proxy in front of MLflow must forward the Authorization header on /api/2.0/mlflow-artifacts/* too. ${CREDENTIALS[auth]}`;
   return trackingHint(status, e, auth);

@@ -5,13 +5,18 @@ import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import { requireWrite, validateKey } from './auth.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { githubContext } from './context.ts';
-import { redact } from './errors.ts';
+import { ActionError, redact } from './errors.ts';
 import { DEFAULT_POLICY, HttpClient, USER_AGENT } from './http.ts';
 import { parseInputs, readRawInputs, type Config } from './inputs.ts';
 import { lineageFrom, type GitHubContext, type Lineage } from './lineage.ts';
 import * as log from './log.ts';
 import { MlflowClient, trackingAuth, type RunInfo } from './mlflow.ts';
 import { saveRunEnded, saveRunId, saveRunRequest, saveTrackingUri } from './run-state.ts';
+import type { RetryPolicy } from './retry.ts';
+import { proxyStore } from './stores/proxy.ts';
+import { chooseRoad, type Road } from './stores/road.ts';
+import { s3Store } from './stores/s3.ts';
+import type { ArtifactStore } from './stores/store.ts';
 import { capSummary, type Timing } from './summary.ts';
 
 export interface Deps {
@@ -50,6 +55,9 @@ export interface Session {
   mlflow: MlflowClient;
   /** The same server without the cancel signal and with a short timeout, for ending a run. */
   cleanup: MlflowClient;
+  /** The retry policy and the cancel signal every client shares. */
+  retry: RetryPolicy;
+  signal: AbortSignal | undefined;
   lineage: Lineage;
   started: number;
   secrets: string[];
@@ -92,14 +100,15 @@ export function openSession(deps: Deps, secrets: string[], signal: AbortSignal |
     clock: deps.clock,
     random: deps.random,
   };
+  // A pull-request check must answer in seconds: at most one quick retry there.
+  const retry =
+    cfg.mode === 'verify'
+      ? { ...DEFAULT_POLICY, maxRetries: Math.min(cfg.maxRetries, 1), budgetMs: 10_000 }
+      : { ...DEFAULT_POLICY, maxRetries: cfg.maxRetries };
   const http = new HttpClient({
     ...base,
     timeoutMs: cfg.requestTimeoutSeconds * 1000,
-    // A pull-request check must answer in seconds: at most one quick retry there.
-    retry:
-      cfg.mode === 'verify'
-        ? { ...DEFAULT_POLICY, maxRetries: Math.min(cfg.maxRetries, 1), budgetMs: 10_000 }
-        : { ...DEFAULT_POLICY, maxRetries: cfg.maxRetries },
+    retry,
     signal,
     onRetry: (line) => log.info(`Retrying: ${line}`),
   });
@@ -112,6 +121,8 @@ export function openSession(deps: Deps, secrets: string[], signal: AbortSignal |
     http,
     mlflow: new MlflowClient(http, cfg.trackingUri, auth),
     cleanup: new MlflowClient(cleanupHttp, cfg.trackingUri, auth),
+    retry,
+    signal,
     lineage: lineageFrom(deps.github),
     started: deps.clock.now(),
     secrets,
@@ -146,6 +157,38 @@ export function listenForCancel(signals: Deps['signals']): Cancellation {
       signals.off('SIGTERM', onSignal);
     },
   };
+}
+
+/**
+ * The road for an artifact location (the experiment's, the server default's, or the run's),
+ * or artifact-store when set; a store the action cannot write to fails here, naming it.
+ */
+export function roadFor(s: Session, location: string | undefined, step: string): Road {
+  const road = chooseRoad(s.cfg.artifactStore, location);
+  if ('kind' in road) return road;
+  throw new ActionError(road.unsupported, {
+    step,
+    hint: "Set artifact-store: s3://<bucket>/<prefix> to a bucket the tracking server can read (the files go there with the job's AWS credentials), or run the server with --serve-artifacts so they go through its artifact proxy. Nothing was registered.",
+  });
+}
+
+/** The store that takes the files on a road. */
+export function storeFor(s: Session, road: Road): ArtifactStore {
+  const { cfg, deps } = s;
+  if (road.kind === 'proxy') return proxyStore(s.mlflow, cfg.trackingUri, cfg.artifactPath, cfg.uploadConcurrency);
+  return s3Store(road, {
+    env: deps.env,
+    clock: deps.clock,
+    random: deps.random,
+    retry: s.retry,
+    timeoutMs: cfg.requestTimeoutSeconds * 1000,
+    allowInsecureHttp: cfg.allowInsecureHttp,
+    artifactPath: cfg.artifactPath,
+    secrets: s.secrets,
+    signal: s.signal,
+    onRetry: (line) => log.info(`Retrying: ${line}`),
+    debug: log.debug,
+  });
 }
 
 /** One core.group per phase, timed for the summary. */

@@ -385,6 +385,8 @@ export interface DryRunPlan {
   /** The version a real run would reuse (same commit, same content). */
   reuse: string | undefined;
   modelExists: boolean;
+  /** Which road the files would take, and why. */
+  road: string;
   /** Time spent in each phase so far. */
   timings?: readonly Timing[];
   /** Token metadata a real run would set, and whether it would notify the platform. */
@@ -405,6 +407,7 @@ export function renderPlan(p: DryRunPlan): string {
     ['Digest', code(p.digest)],
     ['Experiment', `${code(p.experimentName)} ${p.experimentId ? `(id ${text(p.experimentId, INLINE_MAX)})` : '(would be created)'}`],
     ['Artifact path', code(p.artifactPath)],
+    ['Files would go to', text(p.road, INLINE_MAX)],
     ['Aliases', p.aliases.length ? p.aliases.map((a) => code(a)).join(' ') : '—'],
     ['Commit', p.commit ? code(p.commit.slice(0, 12)) : '—'],
     ['Version for this commit', existing],

@@ -18,6 +18,12 @@ export function isBelow(url: URL, base: URL): boolean {
   return url.pathname === prefix || url.pathname.startsWith(`${prefix}/`);
 }
 
+/** This machine: localhost, 127.0.0.0/8, ::1. Only names that never go through DNS ("*.localhost" may resolve anywhere). */
+export function isLoopback(u: URL): boolean {
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1';
+}
+
 /** Encodes each path segment and keeps the separators. */
 export function encodePath(relPath: string): string {
   return relPath.split('/').map(encodeURIComponent).join('/');
@@ -54,7 +60,7 @@ export function artifactBaseUrl(trackingUri: URL, artifactUri: string, step: str
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(artifactUri)?.[1] ?? 'a local path';
   throw new ActionError(`the run's artifact location is ${artifactUri}, which the tracking server does not proxy (${scheme})`, {
     step,
-    hint: "The action uploads through the tracking server's artifact proxy. Run the server with --serve-artifacts (MLflow's default) and without a --default-artifact-root that points at a bucket or path, or use an experiment whose artifact location is mlflow-artifacts:/.",
+    hint: "Use an experiment whose artifact location is mlflow-artifacts:/ (MLflow's default with --serve-artifacts) or an s3:// bucket, or set artifact-store: s3://<bucket>/<prefix>.",
   });
 }
 

@@ -16,9 +16,21 @@ import { commitFilter, filterString, type ModelVersion } from '../mlflow.ts';
 import { scanModelDir, type ModelFile } from '../model-dir.ts';
 import { artifactName, buildReceipt, uploadReceipt, writeReceipt } from '../receipt.ts';
 import { awaitReady, decideReuse, registerVersion, setAliases } from '../registration.ts';
-import { checkKey, phase, runEnded, runRequested, runStarted, setOutputs, writeSummary, type Session } from '../session.ts';
-import { planParts, proxyStore } from '../stores/proxy.ts';
-import { progressLine, type ArtifactStore } from '../stores/store.ts';
+import {
+  checkKey,
+  phase,
+  roadFor,
+  runEnded,
+  runRequested,
+  runStarted,
+  setOutputs,
+  storeFor,
+  writeSummary,
+  type Session,
+} from '../session.ts';
+import { planParts } from '../stores/proxy.ts';
+import { s3Uri, type Road } from '../stores/road.ts';
+import { progressLine } from '../stores/store.ts';
 import {
   formatBytes,
   formatDuration,
@@ -42,7 +54,6 @@ interface ScannedModel {
 export async function registerMode(s: Session): Promise<void> {
   const { cfg, mlflow, lineage, deps } = s;
   const { clock } = deps;
-  const store: ArtifactStore = proxyStore(mlflow, cfg.trackingUri, cfg.artifactPath, cfg.uploadConcurrency);
 
   // 1. The model directory: files, flavors, content digest.
   const model: ScannedModel = await phase(s, 'Validate model directory', async () => {
@@ -61,8 +72,13 @@ export async function registerMode(s: Session): Promise<void> {
   const preflight = await phase(s, 'Preflight (read-only)', async () => {
     const step = 'Preflight';
     const experiment = await mlflow.getExperimentByName(step, cfg.experimentName);
-    const road = await store.probe(experiment);
-    log.info(`${road}; experiment "${cfg.experimentName}" ${experiment ? `has id ${experiment.experiment_id}` : 'does not exist yet'}.`);
+    // The road the files will take: a new experiment gets the server's default artifact root.
+    const location = cfg.artifactStore ? undefined : (experiment?.artifact_location ?? (await mlflow.defaultArtifactLocation(step)));
+    const road = roadFor(s, location, step);
+    const store = storeFor(s, road);
+    log.info(
+      `${await store.probe(experiment)}; experiment "${cfg.experimentName}" ${experiment ? `has id ${experiment.experiment_id}` : 'does not exist yet'}.`,
+    );
     const registered = await mlflow.getRegisteredModel(step, cfg.modelName);
     // The version with this commit and content, if any; else the commit's versions, to say why a new one is made.
     const same =
@@ -79,7 +95,7 @@ export async function registerMode(s: Session): Promise<void> {
         : await mlflow.searchModelVersions(step, commitFilter(cfg.modelName, lineage.commit), 20);
     if (existing.length)
       log.info(`Already registered for commit ${lineage.commit.slice(0, 12)}: version ${existing.map((v) => v.version).join(', ')}.`);
-    return { experiment, modelExists: registered !== undefined, existing };
+    return { experiment, modelExists: registered !== undefined, existing, road, store };
   });
 
   const decision = decideReuse(preflight.existing, model.digest, lineage.commit);
@@ -97,6 +113,7 @@ export async function registerMode(s: Session): Promise<void> {
       existingVersions: preflight.existing.map((v) => v.version),
       reuse: decision.kind === 'reuse' ? decision.version.version : undefined,
       modelExists: preflight.modelExists,
+      road: roadLine(preflight.road),
       timings: s.timings,
       hokusai: cfg.hokusai,
       runUrl: lineage.runUrl,
@@ -129,6 +146,15 @@ export async function registerMode(s: Session): Promise<void> {
     return { experiment: exp, runInfo: info };
   });
 
+  // The run's own location decides the road; the preflight only predicted it.
+  let { store } = preflight;
+  const road = roadFor(s, runInfo.artifact_uri, 'Start MLflow run');
+  if (!sameRoad(road, preflight.road)) {
+    log.info(`The run's artifact location is ${runInfo.artifact_uri}: ${road.why}.`);
+    store = storeFor(s, road);
+    log.info(await store.probe(experiment));
+  }
+
   // 5. The files, then proof that every one arrived whole and can be served back.
   const uploadMs = await phase(s, 'Upload model', async () => {
     const t0 = clock.now();
@@ -159,7 +185,7 @@ export async function registerMode(s: Session): Promise<void> {
       `Uploaded ${model.files.length} files (${formatBytes(model.totalBytes)}) in ${formatDuration(ms)}, ${formatBytes((model.totalBytes / Math.max(ms, 1)) * 1000)}/s.`,
     );
     await store.verify(runInfo, model.files);
-    log.info('Every file is on the server with its full size.');
+    log.info(`Every file is in place with its full size (${store.name}).`);
     return ms;
   });
 
@@ -341,5 +367,13 @@ async function saveReceipt(
     return { path, note: up.reason };
   });
 }
+
+const sameRoad = (a: Road, b: Road) =>
+  a.kind === b.kind &&
+  (a.kind === 'proxy' || (b.kind === 's3' && (a.explicit || b.explicit ? a.explicit === b.explicit : a.base.bucket === b.base.bucket)));
+
+/** Which road the files take and why, for the plan. */
+const roadLine = (road: Road) =>
+  road.kind === 'proxy' ? `MLflow artifact proxy (${road.why})` : `${s3Uri(road.base)}, with the job's AWS credentials (${road.why})`;
 
 const userTags = (cfg: Config) => cfg.tags.map(([key, value]) => ({ key, value }));

@@ -4,7 +4,7 @@ import * as core from '@actions/core';
 import { checksJson, overallStatus, runChecks } from '../checks.ts';
 import { ActionError } from '../errors.ts';
 import * as log from '../log.ts';
-import { writeSummary, type Session } from '../session.ts';
+import { roadFor, storeFor, writeSummary, type Session } from '../session.ts';
 import { formatDuration, renderChecks } from '../summary.ts';
 
 export async function verifyMode(s: Session): Promise<void> {
@@ -12,7 +12,11 @@ export async function verifyMode(s: Session): Promise<void> {
 
   // 1. Every check, each on its own line of the log.
   const checks = await core.group('Check the registry (read-only)', async () => {
-    const results = await runChecks({ cfg, http: s.http, mlflow: s.mlflow, clock: s.deps.clock });
+    const openRoad = (location: string | undefined) => {
+      const road = roadFor(s, location, 'Artifact store');
+      return { road, store: storeFor(s, road) };
+    };
+    const results = await runChecks({ cfg, http: s.http, mlflow: s.mlflow, clock: s.deps.clock, openRoad });
     for (const c of results) {
       const latency = c.latencyMs === undefined ? '' : ` (${formatDuration(c.latencyMs)})`;
       const say = (line: string) => log.info(line);

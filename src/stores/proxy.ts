@@ -2,13 +2,11 @@
 // /api/2.0/mlflow-artifacts route, in parallel, large files in parts where the store
 // behind it can take them. Before anything is registered, a listing proves every file
 // arrived whole, and names a server may mangle are fetched back.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { Transform, type Readable } from 'node:stream';
 import { ActionError } from '../errors.ts';
 import type { Experiment, MlflowClient, RunInfo } from '../mlflow.ts';
 import type { ModelFile } from '../model-dir.ts';
 import { artifactBaseUrl, encodePath } from '../urls.ts';
+import { opener } from './checked-read.ts';
 import { compareUpload, pool, type ArtifactStore, type UploadOptions } from './store.ts';
 
 const STEP = 'Upload model';
@@ -55,7 +53,6 @@ export function fileUrl(plan: UploadPlan, relPath: string): URL {
 /** S3 allows at most 10,000 parts of at least 5 MiB; MLflow's own client uses 10 MiB parts. */
 export const PART_SIZE = 10 * 1024 * 1024;
 const MAX_PARTS = 10_000;
-const READ_CHUNK = 1024 * 1024;
 
 /** The byte ranges of a multipart upload (pure). */
 export function planParts(size: number, partSize = PART_SIZE): Array<{ partNumber: number; start: number; end: number }> {
@@ -72,70 +69,6 @@ export function multipartUrl(plan: UploadPlan, op: 'create' | 'complete' | 'abor
   const dir = relPath.includes('/') ? `/${encodePath(relPath.slice(0, relPath.lastIndexOf('/')))}` : '';
   u.pathname = `${u.pathname.replace('/mlflow-artifacts/artifacts/', `/mlflow-artifacts/mpu/${op}/`)}/${encodePath(plan.artifactPath)}${dir}`;
   return u;
-}
-
-/** What the bytes sent must hash to, and how to name them in an error. */
-interface Expected {
-  sha256: string | undefined;
-  relPath: string;
-  /** "part 2 of 5", for a part. */
-  part?: string;
-  method: string;
-  path: string;
-}
-
-/**
- * A file (or a byte range of it), reopened for each attempt, counting the bytes read into the
- * request and hashing them in the same pass: a file changed after the digest fails its upload.
- */
-function opener(
-  absPath: string,
-  range: { start: number; end: number } | undefined,
-  onBytes: ((delta: number) => void) | undefined,
-  expected: Expected,
-) {
-  let sent = 0;
-  return (): Readable => {
-    // A retry starts over: take back what the failed attempt counted.
-    onBytes?.(-sent);
-    sent = 0;
-    // 1 MiB reads: a sixteenth of the per-chunk work of the 64 KiB default on large files.
-    const source = createReadStream(absPath, { ...range, highWaterMark: READ_CHUNK });
-    // Each attempt hashes what it sends, so the hash is of the attempt that went through.
-    const hash = createHash('sha256');
-    let held: Buffer | undefined;
-    const checked = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        hash.update(chunk);
-        sent += chunk.length;
-        onBytes?.(chunk.length);
-        // The last chunk waits for the check: a changed file never reaches the server whole.
-        const previous = held;
-        held = chunk;
-        done(null, previous);
-      },
-      flush(done) {
-        const got = hash.digest('hex');
-        if (got !== expected.sha256) return done(changedError(expected, got));
-        done(null, held);
-      },
-    });
-    source.on('error', (err) => checked.destroy(err));
-    return source.pipe(checked);
-  };
-}
-
-function changedError(e: Expected, got: string): ActionError {
-  const what = `${e.part ? `${e.part} of ` : ''}"${e.relPath}"`;
-  return new ActionError(
-    `${what} changed after the content digest was computed: the bytes read for the upload have sha256 ${got}, the digest lists ${e.sha256 ?? 'no sha256 for them'}`,
-    {
-      step: STEP,
-      method: e.method,
-      path: e.path,
-      hint: 'Something wrote to the model directory while the action ran (a step or process still saving the model). Let it finish before this step starts, then re-run. Nothing was registered.',
-    },
-  );
 }
 
 export async function uploadFiles(client: MlflowClient, plan: UploadPlan, opts: UploadOptions): Promise<void> {
@@ -155,7 +88,7 @@ export async function uploadFiles(client: MlflowClient, plan: UploadPlan, opts: 
 /** One streamed PUT of the whole file, checked against the file's sha256 in the manifest. */
 async function putWhole(client: MlflowClient, plan: UploadPlan, f: ModelFile, opts: UploadOptions): Promise<void> {
   const url = fileUrl(plan, f.relPath);
-  const expected = { sha256: opts.digests.get(f.relPath)?.sha256, relPath: f.relPath, method: 'PUT', path: url.pathname };
+  const expected = { sha256: opts.digests.get(f.relPath)?.sha256, relPath: f.relPath, method: 'PUT', path: url.pathname, step: STEP };
   await client.putArtifact(STEP, url, opener(f.absPath, undefined, opts.onBytes, expected), f.size);
 }
 
@@ -193,6 +126,7 @@ async function uploadMultipart(client: MlflowClient, plan: UploadPlan, f: ModelF
         part: `part ${cred.part_number} of ${parts.length}`,
         method: 'PUT',
         path: url.pathname,
+        step: STEP,
       };
       const etag = await client.putPart(
         STEP,

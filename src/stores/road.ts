@@ -81,16 +81,19 @@ export function chooseRoad(artifactStore: S3Location | undefined, location: stri
 }
 
 /**
- * Where a run's model files go on the bucket road. Automatic: `base` is the run's own
- * location. artifact-store: a path per run below the prefix, laid out as MLflow lays out runs.
+ * Where a run's model files go on the bucket road: below the run's own s3:// location, or with
+ * artifact-store, a path per run below its prefix, laid out as MLflow lays out runs. A string
+ * is why there is no such place.
  */
 export function runDestination(
   road: Extract<Road, { kind: 's3' }>,
-  run: { experiment_id: string; run_id: string },
+  run: { experiment_id: string; run_id: string; artifact_uri: string },
   artifactPath: string,
-): S3Location {
-  const key = road.explicit
-    ? keyJoin(road.base.key, run.experiment_id, run.run_id, 'artifacts', artifactPath)
-    : keyJoin(road.base.key, artifactPath);
-  return { bucket: road.base.bucket, key };
+): S3Location | string {
+  if (road.explicit)
+    return { bucket: road.base.bucket, key: keyJoin(road.base.key, run.experiment_id, run.run_id, 'artifacts', artifactPath) };
+  const own = /^s3:\/\//i.test(run.artifact_uri)
+    ? parseS3Uri(run.artifact_uri)
+    : `the run's artifact location ${run.artifact_uri} is not a bucket`;
+  return typeof own === 'string' ? own : { bucket: own.bucket, key: keyJoin(own.key, artifactPath) };
 }

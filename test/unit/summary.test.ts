@@ -88,6 +88,7 @@ const plan: DryRunPlan = {
   existingVersions: [],
   reuse: undefined,
   modelExists: true,
+  road: "s3://models/artifacts/2, with the job's AWS credentials (the artifact location s3://models/artifacts/2 is a bucket)",
 };
 
 /** The markup the renderers produce stays intact, whatever the values held. */
@@ -148,6 +149,13 @@ test('timings: one row per phase, then the whole run', () => {
   const dry = renderPlan({ ...plan, timings: [{ phase: 'Scan model directory', ms: 30 }] });
   assert.match(dry, /\| Scan model directory \| 30 ms \| 100 % \|/);
   assert.doesNotMatch(renderPlan(plan), /Timings/, 'no empty timings table');
+});
+
+test('the plan says which road the files would take, and why', () => {
+  assert.match(
+    renderPlan(plan),
+    /\| Files would go to \| s3&#58;\/\/models\/artifacts\/2, with the job&#39;s AWS credentials \(the artifact location s3&#58;\/\/models\/artifacts\/2 is a bucket\) \|/,
+  );
 });
 
 test('the file list is collapsed, largest first, with size and a short sha256', () => {
