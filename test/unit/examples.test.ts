@@ -1,8 +1,8 @@
 // The example workflows in examples/workflows/ are meant to be copied as they are, so each
 // must pass GitHub's own workflow parser, give the action only inputs that action.yml has
 // (read here at run time) and values its input validation accepts, hand secrets only to the
-// action's secret inputs, and appear verbatim in docs/workflows.md. The action steps in the
-// README (the quick start) pass the same input checks.
+// action's secret inputs, pin every third-party action to a commit, and appear verbatim in
+// docs/workflows.md. The action steps in the README (the quick start) pass the same input checks.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -17,6 +17,7 @@ const ACTION = 'hokusai-protocol/register-model-action@';
 const EXPECTED_MODES: Record<string, string[]> = {
   'promote.yml': ['promote'],
   'register.yml': ['register'],
+  'register-s3.yml': ['register'],
   'verify.yml': ['verify', 'register'],
 };
 const SECRET_INPUTS = new Set(['api-key', 'tracking-password', 'github-token']);
@@ -25,7 +26,8 @@ const SHA = '0123456789abcdef0123456789abcdef01234567';
 /**
  * What the runner would put in place of each expression the examples give the action (an
  * expression missing here fails the test). Variant n of every entry goes together: n = 0 a
- * push or release event, n = 1 promote.yml run by hand with a version.
+ * push or release event (repository variables unset), n = 1 promote.yml run by hand with a
+ * version, and register-s3.yml with HOKUSAI_ARTIFACT_STORE set.
  */
 const STAND_INS: Record<string, string[]> = {
   'secrets.HOKUSAI_API_KEY': ['fake-key-examples-0000'],
@@ -33,7 +35,10 @@ const STAND_INS: Record<string, string[]> = {
   'github.token': ['fake-token-examples-0000'],
   'inputs.version': ['', '7'],
   "inputs.version == '' && github.sha || ''": [SHA, ''],
+  'vars.HOKUSAI_ARTIFACT_STORE': ['', 's3://acme-models/hokusai'],
 };
+/** Actions that GitHub itself publishes, and this action: the examples follow their major tags. */
+const FIRST_PARTY = /^(actions\/[\w.-]+|hokusai-protocol\/register-model-action)@/;
 
 const exampleNames = (): string[] =>
   readdirSync(new URL('examples/workflows/', root))
@@ -80,7 +85,31 @@ function secretProblems(wf: Workflow): string[] {
   return problems;
 }
 
-/** Least privilege is declared; the comment has the permission it needs; no pull_request_target. */
+/**
+ * Third-party actions (not GitHub's actions/* and not this one) pinned to a full commit sha
+ * with the release it is (`# vX.Y.Z`), so that a moved tag cannot change what runs with the
+ * job's credentials. Read from the text, since YAML parsing drops comments; the parsed
+ * `uses:` count makes sure no `uses:` is missed.
+ */
+function pinProblems(content: string): string[] {
+  const lines = [...content.matchAll(/^\s*(?:-\s+)?uses:\s*(\S+)[ \t]*(#.*)?$/gm)];
+  const wf = parse(content) as Workflow;
+  const parsed = Object.values(wf.jobs ?? {}).flatMap((job) => (job.steps ?? []).filter((step) => step.uses !== undefined)).length;
+  const problems = lines.length === parsed ? [] : [`found ${lines.length} "uses:" lines for ${parsed} steps with uses`];
+  for (const [, ref = '', comment = ''] of lines) {
+    if (ref.startsWith('./') || FIRST_PARTY.test(ref)) continue;
+    if (!/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/.test(ref)) problems.push(`${ref}: pin a third-party action by a full 40-hex commit sha`);
+    else if (!/^#\s*v\d+\.\d+\.\d+\s*$/.test(comment)) problems.push(`${ref}: add the release as a "# vX.Y.Z" comment`);
+  }
+  return problems;
+}
+
+const AWS_CREDENTIALS = 'aws-actions/configure-aws-credentials@';
+
+/**
+ * Least privilege is declared; the comment has the permission it needs; a role assumed with
+ * GitHub's OIDC token has "id-token: write"; no pull_request_target.
+ */
 function permissionProblems(wf: Workflow): string[] {
   const problems: string[] = [];
   if (!wf.permissions || typeof wf.permissions !== 'object') problems.push('the workflow sets no "permissions:" mapping');
@@ -91,6 +120,15 @@ function permissionProblems(wf: Workflow): string[] {
     const granted = (use.job.permissions ?? wf.permissions) as Record<string, string> | undefined;
     if (granted?.['pull-requests'] !== 'write') problems.push(`${use.where}: comment: true needs "pull-requests: write"`);
   }
+  for (const [id, job] of Object.entries(wf.jobs ?? {}))
+    (job.steps ?? []).forEach((step, i) => {
+      const w = step.with ?? {};
+      const oidc =
+        step.uses?.startsWith(AWS_CREDENTIALS) && w['role-to-assume'] && !w['aws-access-key-id'] && !w['web-identity-token-file'];
+      const granted = (job.permissions ?? wf.permissions) as Record<string, string> | undefined;
+      if (oidc && granted?.['id-token'] !== 'write')
+        problems.push(`jobs.${id}.steps[${i}]: role-to-assume with GitHub's OIDC token needs "id-token: write"`);
+    });
   return problems;
 }
 
@@ -140,7 +178,7 @@ const examples = (): [string, string, Workflow][] =>
     return [name, content, parse(content) as Workflow];
   });
 
-test('examples/workflows holds the three example workflows', () => {
+test('examples/workflows holds the example workflows', () => {
   assert.deepEqual(exampleNames(), Object.keys(EXPECTED_MODES).sort());
 });
 
@@ -197,7 +235,44 @@ test('secrets reach the action only as ${{ secrets.* }}; scripts get expressions
   }
 });
 
-test('the step checks catch unknown inputs, missing model inputs, stray secrets, inline expressions and missing permissions', () => {
+test('every third-party action in the examples is pinned by a full commit sha with a "# vX.Y.Z" comment', () => {
+  for (const name of exampleNames()) assert.deepEqual(pinProblems(readExample(name)), [], name);
+  assert.ok(
+    examples().some(([, content]) => content.includes(AWS_CREDENTIALS)),
+    'an example uses aws-actions/configure-aws-credentials',
+  );
+});
+
+test('the pin check fails on a tag, a branch, a short sha or a missing version comment of a third-party action', () => {
+  const sha = 'e6de054238d6b7531b4efff3b6587d9aade6a06c';
+  const content = `
+jobs:
+  j:
+    steps:
+      - uses: actions/checkout@v5
+      - uses: ${ACTION}v1
+      - uses: ./
+      - uses: aws-actions/configure-aws-credentials@v6
+      - uses: aws-actions/configure-aws-credentials@main # v6.2.3
+      - uses: aws-actions/configure-aws-credentials@e6de054 # v6.2.3
+      - uses: aws-actions/configure-aws-credentials@${sha}
+      - name: named first
+        uses: aws-actions/configure-aws-credentials@${sha} # v6
+      - uses: aws-actions/configure-aws-credentials@${sha} # v6.2.3
+`;
+  assert.deepEqual(pinProblems(content), [
+    'aws-actions/configure-aws-credentials@v6: pin a third-party action by a full 40-hex commit sha',
+    'aws-actions/configure-aws-credentials@main: pin a third-party action by a full 40-hex commit sha',
+    'aws-actions/configure-aws-credentials@e6de054: pin a third-party action by a full 40-hex commit sha',
+    `aws-actions/configure-aws-credentials@${sha}: add the release as a "# vX.Y.Z" comment`,
+    `aws-actions/configure-aws-credentials@${sha}: add the release as a "# vX.Y.Z" comment`,
+  ]);
+  assert.deepEqual(pinProblems('jobs:\n  j:\n    steps: [{ uses: aws-actions/configure-aws-credentials@v6 }]\n'), [
+    'found 0 "uses:" lines for 1 steps with uses',
+  ]);
+});
+
+test('the step checks catch unknown inputs, missing model inputs, stray secrets, inline expressions and missing permissions (also id-token for OIDC)', () => {
   const bad = parse(`
 on: pull_request_target
 jobs:
@@ -218,6 +293,9 @@ jobs:
       - run: echo "\${{ steps.x.outputs.model-uri }}"
         env:
           KEY: \${{ secrets.HOKUSAI_API_KEY }}
+      - uses: aws-actions/configure-aws-credentials@v6
+        with:
+          role-to-assume: arn:aws:iam::123456789012:role/r
 `) as Workflow;
   assert.deepEqual(
     actionUses(bad).flatMap((use) => inputProblems(use, actionInputs())),
@@ -237,6 +315,7 @@ jobs:
     'the workflow sets no "permissions:" mapping',
     'pull_request_target runs fork code with secrets: use pull_request',
     'jobs.j.steps[0]: comment: true needs "pull-requests: write"',
+    'jobs.j.steps[3]: role-to-assume with GitHub\'s OIDC token needs "id-token: write"',
   ]);
 });
 
