@@ -40,6 +40,7 @@ const UPLOAD = 'Upload model';
 const VERIFY = 'Verify upload';
 /** S3 answers a listing with at most 1,000 keys a page; a model larger than this is not one. */
 const MAX_LISTED = 100_000;
+const MAX_PAGES = 1_000;
 /** The largest answer read from S3: a page of 1,000 keys is about 300 KiB. */
 const RESPONSE_LIMIT_BYTES = 8 * 1024 * 1024;
 /** Aborting a multipart upload must finish before the runner's SIGKILL after a cancel. */
@@ -375,20 +376,21 @@ async function listAll(c: Connection, to: S3Location, artifactPath: string): Pro
   const prefix = `${to.key}/`;
   const listed: Array<{ path: string; file_size: number }> = [];
   let token: string | undefined;
-  do {
+  // Pages are counted too: an endpoint that says "truncated" with empty pages must not loop forever.
+  for (let pages = 1; ; pages++) {
     const page = await c.send(VERIFY, 'ListObjectsV2', to, 's3:ListBucket', (s3, opt) =>
       s3.list({ Bucket: to.bucket, Prefix: prefix, ContinuationToken: token }, opt),
     );
     for (const o of page.Contents ?? [])
       if (o.Key?.startsWith(prefix)) listed.push({ path: `${artifactPath}/${o.Key.slice(prefix.length)}`, file_size: Number(o.Size ?? 0) });
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    if (listed.length > MAX_LISTED)
-      throw new ActionError(`${s3Uri(to)} lists more than ${MAX_LISTED} objects`, {
+    if (!token) return listed;
+    if (listed.length > MAX_LISTED || pages >= MAX_PAGES)
+      throw new ActionError(`${s3Uri(to)} lists more than ${MAX_LISTED} objects, or more than ${MAX_PAGES} pages`, {
         step: VERIFY,
         method: 'ListObjectsV2',
         path: s3Uri(to),
-        hint: "Something else writes below this run's path. Nothing was registered.",
+        hint: "Something else writes below this run's path, or the S3 endpoint does not page as S3 does. Nothing was registered.",
       });
-  } while (token);
-  return listed;
+  }
 }
