@@ -30,7 +30,7 @@ test('chooseRoad: artifact-store wins; s3:// goes to the bucket; mlflow-artifact
   const bucket = chooseRoad(undefined, 's3://models/root/3') as Road;
   assert.equal(bucket.kind, 's3');
   assert.deepEqual(bucket.kind === 's3' && bucket.base, { bucket: 'models', key: 'root/3' });
-  assert.equal(chooseRoad(undefined, 'mlflow-artifacts:/3').kind, 'proxy');
+  assert.equal((chooseRoad(undefined, 'mlflow-artifacts:/3') as Road).kind, 'proxy');
   assert.equal((chooseRoad(undefined, undefined) as Road).kind, 'proxy');
   assert.match(
     (chooseRoad(undefined, 'gs://b/3') as { unsupported: string }).unsupported,
