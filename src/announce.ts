@@ -73,6 +73,21 @@ export function eventFailure(err: ActionError, modelUri: string, hint: string): 
   });
 }
 
+/**
+ * The event's result with the step's failure, for a summary written before the step fails:
+ * its "what to do" is the one the error annotation gives, retry instructions included.
+ */
+export function withFailure(
+  event: { result: HokusaiResult; error?: ActionError },
+  modelUri: string,
+  hint: string,
+): { result: HokusaiResult; error?: ActionError } {
+  if (!event.error) return event;
+  const error = eventFailure(event.error, modelUri, hint);
+  // The cause is the event's own (the request that failed), not the wrapping sentence.
+  return { result: { ...event.result, failure: { ...event.error.details(), message: event.error.message, hint: error.hint } }, error };
+}
+
 /** The token metadata as the summary and the receipt show it (the value as the tag stores it). */
 export const tokenAbout = (t: HokusaiToken) => ({
   tokenId: t.tokenId,

@@ -11,6 +11,7 @@ import type { GitHubContext } from './lineage.ts';
 import * as log from './log.ts';
 import type { RetryPolicy } from './retry.ts';
 import type { Session } from './session.ts';
+import { cutWithNotice, dropPartialTag, escapeHtml, link } from './summary.ts';
 import { apiUrl as restUrl } from './urls.ts';
 
 /** GitHub refuses longer comment bodies ("Body is too long (maximum is 65536 characters)"). */
@@ -42,30 +43,51 @@ export function commentMarker(key: string): string {
   return `${MARKER_PREFIX}${encoded}${MARKER_SUFFIX}`;
 }
 
-/**
- * Marker + markdown (+ a footer linking the workflow run), cut to fit GitHub's limit with a
- * visible line saying so. Cut at a line end where one is near, and close a code block the cut
- * left open, so the notice renders as text. The registered secrets are removed before the cut
- * (a secret cut in two is no longer found), and bidi controls are shown, not obeyed.
- */
-export function renderComment(marker: string, markdown: string, runUrl: string | undefined): string {
-  const head = `${marker}\n`;
-  const footer = runUrl ? `\n\n---\n<sub>From [workflow run](${runUrl}); updated on every run.</sub>\n` : '\n';
-  const body = log.escapeBidi(log.redactSecrets(markdown), true).replace(/\s+$/, '');
-  if (head.length + body.length + footer.length <= COMMENT_LIMIT) return `${head}${body}${footer}`;
+/** What the comment's one footer line says: which commit, when, and a link to the run. */
+export interface CommentFooter {
+  runUrl?: string | undefined;
+  commit?: string | undefined;
+  commitUrl?: string | undefined;
+  updatedAt?: Date | undefined;
+}
 
-  const where = runUrl ? `the job summary of the [workflow run](${runUrl})` : 'the job summary';
-  const notice = `\n\n> [!WARNING]\n> Truncated to fit GitHub's ${COMMENT_LIMIT.toLocaleString('en-US')}-character comment limit: see ${where} for the full result.`;
-  const fence = '\n```';
-  const room = Math.max(0, COMMENT_LIMIT - head.length - notice.length - footer.length - fence.length);
-  let cut = room;
-  const lineEnd = body.lastIndexOf('\n', room);
-  if (lineEnd > room - 2000 && lineEnd > 0) cut = lineEnd;
-  // Never split a surrogate pair.
-  else if (cut > 0 && /[\uD800-\uDBFF]/.test(body.charAt(cut - 1))) cut--;
-  let kept = body.slice(0, cut);
-  if ((kept.match(/^ {0,3}(```|~~~)/gm) ?? []).length % 2 === 1) kept += fence;
-  return `${head}${kept}${notice}${footer}`;
+/** One line, each fact once; the comment is edited in place, so "when" tells a stale one apart. */
+export function renderFooter(f: CommentFooter): string {
+  const parts: string[] = [];
+  if (f.commit) parts.push(`For commit ${link(`<code>${escapeHtml(f.commit.slice(0, 12))}</code>`, f.commitUrl)}`);
+  if (f.updatedAt && Number.isFinite(f.updatedAt.getTime()))
+    parts.push(`updated ${f.updatedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+  if (f.runUrl) parts.push(link('workflow run', f.runUrl));
+  return parts.length ? `\n\n---\n<sub>${parts.join(' · ')}</sub>\n` : '\n';
+}
+
+/**
+ * Marker + markdown + the footer line, cut to fit GitHub's limit with a visible line saying so.
+ * The cut is at a line end where there is one, and closes every block it left open (a code
+ * fence, a table, <details>), so the notice and the footer stand outside them. The registered
+ * secrets are removed before the cut (a secret cut in two is no longer found), and bidi
+ * controls are shown, not obeyed.
+ */
+export function renderComment(marker: string, markdown: string, footer: CommentFooter = {}): string {
+  const head = `${marker}\n`;
+  const foot = renderFooter(footer);
+  const body = log.escapeBidi(log.redactSecrets(markdown), true).replace(/\s+$/, '');
+  if (head.length + body.length + foot.length <= COMMENT_LIMIT) return `${head}${body}${foot}`;
+
+  // The footer links the run once; the notice points at it.
+  const where = footer.runUrl ? 'the job summary of the workflow run linked below' : 'the job summary';
+  const notice = `\n> [!WARNING]\n> Truncated to fit GitHub's ${COMMENT_LIMIT.toLocaleString('en-US')}-character comment limit: ${where} has the full result.`;
+  const cut = (room: number): string => {
+    if (room <= 0) return '';
+    if (body.length <= room) return body;
+    const lineEnd = body.lastIndexOf('\n', room);
+    if (lineEnd > 0) return body.slice(0, lineEnd);
+    // One huge line: never split a surrogate pair, a tag or an entity.
+    const end = /[\uD800-\uDBFF]/.test(body.charAt(room - 1)) ? room - 1 : room;
+    return dropPartialTag(body.slice(0, end));
+  };
+  const kept = cutWithNotice(COMMENT_LIMIT - head.length - foot.length, notice, (t) => t.length, cut);
+  return `${head}${kept}${foot}`;
 }
 
 export interface CommentTarget {
@@ -318,7 +340,8 @@ export async function commentOnPullRequest(s: Session): Promise<void> {
   const { cfg, deps, lineage } = s;
   const target = commentTargetFrom(deps.github, deps.env.GITHUB_API_URL, cfg.githubToken ?? '');
   if ('kind' in target) return log.info(`No pull-request comment: ${target.reason}.`);
-  if (!s.summary) return;
+  const markdown = s.commentMarkdown ?? s.summary;
+  if (!markdown) return;
   const key = `${cfg.mode}${cfg.dryRun ? '-dry-run' : ''}:${cfg.modelName || cfg.trackingUri.host}`;
   const marker = commentMarker(key);
   // upsertComment never throws: every failure comes back as a warning.
@@ -326,7 +349,12 @@ export async function commentOnPullRequest(s: Session): Promise<void> {
     { dispatcher: deps.dispatcher, userAgent: USER_AGENT, clock: deps.clock, secrets: s.secrets },
     target,
     marker,
-    renderComment(marker, s.summary, lineage.runUrl),
+    renderComment(marker, markdown, {
+      runUrl: lineage.runUrl,
+      commit: lineage.commit,
+      commitUrl: lineage.commitUrl,
+      updatedAt: new Date(deps.clock.now()),
+    }),
   );
   if (outcome.kind === 'warning') log.warning(outcome.message, { title: 'Pull-request comment not written' });
   else if (outcome.kind === 'skipped') log.info(`comment: ${outcome.reason}`);

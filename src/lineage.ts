@@ -29,6 +29,8 @@ export interface Lineage {
   runId: string;
   runAttempt: string;
   runUrl: string | undefined;
+  /** The commit's page on GitHub, for the summary and the comment. */
+  commitUrl?: string;
   prNumber: string | undefined;
 }
 
@@ -38,8 +40,9 @@ export function lineageFrom(ctx: GitHubContext): Lineage {
     ctx.repository && ctx.runId
       ? `${ctx.serverUrl}/${ctx.repository}/actions/runs/${ctx.runId}/attempts/${ctx.runAttempt || 1}`
       : undefined;
+  const commit = pr?.head?.sha || ctx.sha;
   return {
-    commit: pr?.head?.sha || ctx.sha,
+    commit,
     ref: ctx.ref,
     branch: pr?.head?.ref || (ctx.ref.startsWith('refs/heads/') ? ctx.ref.slice('refs/heads/'.length) : ''),
     repository: ctx.repository,
@@ -49,6 +52,7 @@ export function lineageFrom(ctx: GitHubContext): Lineage {
     runId: ctx.runId ? String(ctx.runId) : '',
     runAttempt: ctx.runAttempt ? String(ctx.runAttempt) : '',
     runUrl,
+    commitUrl: ctx.repository && commit ? `${ctx.serverUrl}/${ctx.repository}/commit/${commit}` : undefined,
     prNumber: pr?.number === undefined ? undefined : String(pr.number),
   };
 }

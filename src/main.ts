@@ -12,6 +12,7 @@ import { verifyMode } from './modes/verify.ts';
 import { endRun } from './run-state.ts';
 import { defaultDeps, listenForCancel, openSession, setOutputs, writeSummary, type Deps, type Session } from './session.ts';
 import { renderFailure } from './summary.ts';
+import { modelUiUrl } from './urls.ts';
 
 export async function run(overrides: Partial<Deps> = {}): Promise<void> {
   const deps = { ...defaultDeps(), ...overrides };
@@ -63,7 +64,9 @@ async function fail(
     await endRun(s.cleanup, s.activeRun, cancelledBy ? 'KILLED' : 'FAILED', `${err.step}: ${err.message}`, s.deps.clock.now());
   }
   log.setFailed(formatError(err));
-  if (!err.reported) await writeSummary(deps.env, renderFailure(err, title, s?.lineage.runUrl), secrets, s);
+  // Promote works on a model that exists: its page lists the versions to choose from.
+  const modelUrl = s?.cfg.mode === 'promote' && s.cfg.modelName ? modelUiUrl(s.cfg.trackingUri, s.cfg.modelName) : undefined;
+  if (!err.reported) await writeSummary(deps.env, renderFailure(err, title, { modelUrl }), secrets, s);
 }
 
 /** What a cancelled job leaves behind, and how to finish what it started. */

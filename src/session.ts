@@ -69,6 +69,8 @@ export interface Session {
   timings: Timing[];
   /** The summary as written, for the pull-request comment. */
   summary?: string;
+  /** The comment's own version of it (no timings), when it differs. */
+  commentMarkdown?: string;
   /** Set once MLflow has the version for good, so a later failure or cancel can say so. */
   registered?: { modelUri: string; version: string };
 }
@@ -217,11 +219,22 @@ export function setOutputs(s: Session, outputs: Record<string, string>): void {
   for (const [name, value] of Object.entries(outputs)) log.setOutput(name, redact(value, s.secrets));
 }
 
-export async function writeSummary(env: NodeJS.ProcessEnv, markdown: string, secrets: readonly string[], s?: Session): Promise<void> {
+/** `comment`: the pull-request comment's version of the page, when it differs (no timings). */
+export async function writeSummary(
+  env: NodeJS.ProcessEnv,
+  markdown: string,
+  secrets: readonly string[],
+  s?: Session,
+  comment?: string,
+): Promise<void> {
   // Once more over the whole page (the renderers redact each value before clipping it); redact
   // knows the escaped spellings (_ as &#95;) too.
-  const text = capSummary(redact(markdown, [...secrets, ...log.secrets()]));
-  if (s) s.summary = text;
+  const clean = (md: string) => capSummary(redact(md, [...secrets, ...log.secrets()]));
+  const text = clean(markdown);
+  if (s) {
+    s.summary = text;
+    s.commentMarkdown = comment === undefined ? undefined : clean(comment);
+  }
   // core.summary reads the variable from process.env itself.
   if (!env.GITHUB_STEP_SUMMARY) return;
   try {

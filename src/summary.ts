@@ -3,6 +3,10 @@
 // here (core.summary does not escape), links are http(s) only, and every renderer ends
 // with capSummary: a hostile or huge value can neither break the markup nor push the
 // summary past GitHub's 1024 KiB limit.
+//
+// Each page opens with one heading whose icon matches the step's exit code (✅ ⚠️ exit 0,
+// ❌ exit 1, ⏭️ nothing was checked), then the few facts a reader needs, as a list; the
+// rest (ids, digest, source, timings, files) is collapsed in <details>.
 import { Buffer } from 'node:buffer';
 import type { ActionError } from './errors.ts';
 import type { Check } from './checks.ts';
@@ -27,6 +31,21 @@ export interface HokusaiResult {
   event: 'sent' | 'failed' | 'skipped';
   /** why skipped, or the failure in one line */
   detail?: string;
+  /** A failed event, for the heading and "what to do" when the step fails over it. */
+  failure?: Failure;
+}
+
+/** What failed, as an ActionError carries it (an ActionError is one). */
+export interface Failure {
+  message: string;
+  hint: string;
+  step?: string;
+  method?: string | undefined;
+  path?: string | undefined;
+  status?: number | undefined;
+  code?: string | undefined;
+  serverMessage?: string | undefined;
+  retry?: { reason: string } | undefined;
 }
 
 export interface ReceiptInfo {
@@ -51,6 +70,11 @@ export interface RegisteredResult {
   experimentName: string;
   source: string;
   commit: string;
+  /** The commit on GitHub. */
+  commitUrl?: string;
+  /** The MLflow run and its experiment in the registry UI. */
+  mlflowRunUrl?: string;
+  experimentUrl?: string;
   runUrl: string | undefined;
   durationMs: number;
   /** The version was registered before for this commit and content, and reused. */
@@ -73,7 +97,7 @@ export interface PromotionResult {
   versionUrl: string;
   modelUri: string;
   /** how the version was chosen */
-  chosenBy: { kind: 'version' } | { kind: 'commit'; commit: string };
+  chosenBy: { kind: 'version' } | { kind: 'commit'; commit: string; commitUrl?: string };
   /** each alias with the version it pointed at before ('' if none) */
   aliases: ReadonlyArray<{ alias: string; previous: string }>;
   digest: string | undefined;
@@ -161,7 +185,7 @@ function safeHref(href: string | undefined): string | undefined {
 }
 
 /** `label` is HTML already. A URL that may not be a link is shown as text. */
-function link(label: string, href: string | undefined): string {
+export function link(label: string, href: string | undefined): string {
   const safe = safeHref(href);
   if (safe) return `<a href="${escapeAttr(redactSecrets(safe))}">${label}</a>`;
   return href ? `${label} (${code(href)})` : label;
@@ -186,10 +210,22 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
-/** Cells are HTML already. */
-function table(rows: Array<[string, string]>): string {
-  return ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
+/**
+ * Key/value facts as a list: a table would need a header row, and GitHub shows an empty one
+ * as a blank bar. Keys and values are HTML already; rows without a value are left out.
+ */
+function facts(rows: ReadonlyArray<Row>): string {
+  const shown = rows.filter((r): r is readonly [string, string] => !!r[1]);
+  return shown.length ? `${shown.map(([k, v]) => `- <b>${k}:</b> ${v}`).join('\n')}\n` : '';
 }
+
+/** Collapsed; the summary line says what is inside. `body` is markdown and ends with a newline. */
+function collapsed(summary: string, body: string): string {
+  return body.trim() ? `\n<details><summary>${summary}</summary>\n\n${body}\n</details>\n` : '';
+}
+
+/** What to do, as a quote: the one line a reader of a failure or warning acts on. */
+const whatToDo = (hint: string) => (hint ? `> <b>What to do:</b> ${text(hint)}\n\n` : '');
 
 /** One row per phase, then the total (the whole run when given, else the phases' sum). */
 function renderTimings(timings: readonly Timing[], totalMs?: number): string {
@@ -197,7 +233,7 @@ function renderTimings(timings: readonly Timing[], totalMs?: number): string {
   const total = totalMs ?? timings.reduce((sum, t) => sum + t.ms, 0);
   const share = (ms: number) => (total > 0 ? `${Math.round((100 * ms) / total)} %` : '—');
   const rows = timings.map((t) => `| ${text(t.phase, INLINE_MAX)} | ${formatDuration(t.ms)} | ${share(t.ms)} |`);
-  return `\n### ⏱️ Timings\n\n| Phase | Time | Share |\n|---|---:|---:|\n${rows.join('\n')}\n| <b>Total</b> | ${formatDuration(total)} | |\n`;
+  return `| Phase | Time | Share |\n|---|---:|---:|\n${rows.join('\n')}\n| <b>Total</b> | ${formatDuration(total)} | |\n`;
 }
 
 function receiptText(r: ReceiptInfo): string {
@@ -239,68 +275,132 @@ function hokusaiEvent(h: HokusaiResult): string {
   return `proposal ${code(h.proposalId)} for token ${code(h.tokenId)} (${code(h.metric)} = ${text(h.value, INLINE_MAX)})`;
 }
 
+/** A failed event's reason is in the heading, not here: each fact once. */
 function hokusaiText(h: HokusaiResult): string {
   const detail = h.detail ? text(h.detail) : '';
-  if (h.event === 'sent') return `✅ sent: ${hokusaiEvent(h)}`;
+  if (h.event === 'sent') return `✅ event sent: ${hokusaiEvent(h)}`;
   if (h.event === 'skipped') return `⏭️ ${detail || 'not sent'}; ${hokusaiEvent(h)}`;
-  return `❌ <b>not sent</b>: ${hokusaiEvent(h)}${detail ? `<br>${detail}` : ''}`;
+  return `❌ <b>event not sent</b>: ${hokusaiEvent(h)}${h.failure ? '' : detail ? `<br>${detail}` : ''}`;
+}
+
+/**
+ * The cause in words: "HTTP 404" becomes "artifact proxy /api/2.0/mlflow-artifacts answered
+ * 404", naming what answered; other messages (a host that did not resolve) say it already.
+ */
+export function failureCause(f: Pick<Failure, 'message' | 'method' | 'path' | 'status'>): string {
+  const m = /\bHTTP (\d{3})\b/.exec(f.message);
+  if (!m || f.status === undefined || Number(m[1]) !== f.status || !f.path) return f.message;
+  return `${f.message.slice(0, m.index)}${answeredBy(f.method ?? '', f.path)} answered ${m[1]}${f.message.slice(m.index + m[0].length)}`;
+}
+
+/** What a request path belongs to, in a reader's words. */
+function answeredBy(method: string, path: string): string {
+  const artifacts = /\/api\/2\.0\/mlflow-artifacts(?=\/|$)/.exec(path);
+  if (artifacts) return `artifact proxy ${artifacts[0]}`;
+  const mlflow = /\/api\/2\.0\/(?:preview\/)?mlflow\/(.*)$/.exec(path);
+  if (mlflow) return `MLflow ${mlflow[1]}`;
+  return `${method} ${path}`.trim();
+}
+
+type Row = readonly [string, string | undefined];
+
+/**
+ * Heading and what to do, then the request details as rows, each fact once: the status and
+ * error code are in the heading, so the request line and the server's words do not repeat them.
+ */
+function failureBlock(heading: string, f: Failure): { head: string; rows: Row[] } {
+  const cause = failureCause(f);
+  const [first = '', ...rest] = cause.split(/\r\n?|\n/);
+  const inHeading = (s: string) => first.length <= INLINE_MAX && first.includes(s);
+  let said = f.serverMessage;
+  if (said && f.code && said.startsWith(`${f.code}: `) && inHeading(f.code)) said = said.slice(f.code.length + 2);
+  if (said && f.code && said === f.code && inHeading(f.code)) said = undefined;
+  const status = f.status !== undefined && !inHeading(String(f.status)) ? ` → HTTP ${f.status}` : '';
+  const codeShown = f.code && !inHeading(f.code) && !said?.includes(f.code) ? code(f.code) : undefined;
+  return {
+    head: `## ❌ ${heading}: ${text(first, INLINE_MAX)}\n\n${whatToDo(f.hint)}`,
+    rows: [
+      ['Details', rest.length || first.length > INLINE_MAX ? text(cause) : undefined],
+      ['Step', f.step ? text(f.step, INLINE_MAX) : undefined],
+      ['Request', f.method && f.path ? `${code(`${f.method} ${f.path}`, TEXT_MAX)}${status}` : undefined],
+      ['Server said', said ? text(said) : undefined],
+      ['Error code', codeShown],
+      ['Trying again', f.retry ? `may help: ${text(f.retry.reason)}` : undefined],
+    ],
+  };
 }
 
 export interface RenderOptions {
   /** Bytes the file list may take; the default keeps the page quick to open. */
   fileListBudgetBytes?: number;
+  /** For the pull-request comment: no timings there. */
+  comment?: boolean;
 }
+
+const shortCommit = (sha: string) => code(sha.slice(0, 12));
 
 export function renderSuccess(r: RegisteredResult, opts: RenderOptions = {}): string {
   const aliases = r.aliases.slice(0, MAX_ALIASES).map((a) => code(a));
   if (r.aliases.length > MAX_ALIASES) aliases.push(`and ${count(r.aliases.length - MAX_ALIASES)} more`);
-  const rows: Array<[string, string]> = [
-    ['Model', code(r.modelName)],
-    ['Version', link(`version ${text(r.version, INLINE_MAX)}`, r.versionUrl)],
-    ['Aliases', aliases.length ? aliases.join(' ') : '—'],
-  ];
-  if (r.description) rows.push(['Description', text(r.description)]);
-  if (r.tags.length) {
-    const tags = r.tags.slice(0, MAX_TAGS).map(([k, v]) => `${code(k)} = ${text(v, INLINE_MAX)}`);
-    if (r.tags.length > MAX_TAGS) tags.push(`and ${plural(r.tags.length - MAX_TAGS, 'more tag')}`);
-    rows.push(['Tags', tags.join('<br>')]);
-  }
-  rows.push(
-    ['Files', `${r.files} files, ${formatBytes(r.bytes)}`],
-    [
-      'Upload',
-      r.uploadMs === undefined
-        ? 'none (reused)'
-        : `${formatDuration(r.uploadMs)}, ${formatBytes((r.bytes / Math.max(r.uploadMs, 1)) * 1000)}/s`,
-    ],
-    ['Duration', formatDuration(r.durationMs)],
-    ['Model URI', code(r.modelUri)],
-    ['Digest', code(r.digest)],
-    ['Experiment', `${code(r.experimentName)} (id ${text(r.experimentId, INLINE_MAX)})`],
-    ['Run', code(r.runId)],
-    ['Source', r.source ? code(r.source, TEXT_MAX) : '—'],
-    ['Commit', r.commit ? code(r.commit.slice(0, 12)) : '—'],
-  );
-  if (r.runUrl) rows.push(['Workflow run', link('this run', r.runUrl)]);
-  if (r.hokusai) rows.push(['Hokusai', hokusaiText(r.hokusai)]);
-  if (r.receipt) rows.push(['Receipt', receiptText(r.receipt)]);
+  const version = link(`version ${text(r.version, INLINE_MAX)}`, r.versionUrl);
+  const h = r.hokusai;
+  const failed = h?.event === 'failed' && h.failure ? h.failure : undefined;
 
-  const what = r.reused
-    ? `♻️ Reused ${code(r.modelName)} version ${text(r.version, INLINE_MAX)}: already registered for this commit with the same content`
-    : `✅ Registered ${code(r.modelName)} version ${text(r.version, INLINE_MAX)}`;
-  const hokusaiFailed = r.hokusai?.event === 'failed' ? r.hokusai : undefined;
-  const heading = `## ${what}${hokusaiFailed ? ' · ⚠️ Hokusai not notified' : ''}`;
-  // The version exists, so the step may look green; this is the one thing left to do.
-  const warning = hokusaiFailed
-    ? `> ⚠️ <b>The model is registered in MLflow, but the Hokusai platform was not told.</b> The event for ${hokusaiEvent(hokusaiFailed)} failed.${hokusaiFailed.detail ? `<br>${text(hokusaiFailed.detail)}` : ''}\n\n`
-    : '';
+  // The first screen: what a reader came for.
+  const main: Row[] = [
+    ['Model URI', code(r.modelUri)],
+    ['Aliases', aliases.length ? aliases.join(' ') : undefined],
+    ['Commit', r.commit ? link(shortCommit(r.commit), r.commitUrl) : undefined],
+    [
+      'MLflow run',
+      r.runId
+        ? `${link(code(r.runId.slice(0, 12)), r.mlflowRunUrl)} in experiment ${link(code(r.experimentName), r.experimentUrl)}`
+        : undefined,
+    ],
+    ['Hokusai', h ? hokusaiText(h) : undefined],
+  ];
+
+  // Everything else, collapsed.
+  const tags = r.tags.slice(0, MAX_TAGS).map(([k, v]) => `${code(k)} = ${text(v, INLINE_MAX)}`);
+  if (r.tags.length > MAX_TAGS) tags.push(`and ${plural(r.tags.length - MAX_TAGS, 'more tag')}`);
+  const upload =
+    r.uploadMs === undefined
+      ? 'nothing uploaded (reused)'
+      : `uploaded in ${formatDuration(r.uploadMs)}, ${formatBytes((r.bytes / Math.max(r.uploadMs, 1)) * 1000)}/s`;
+  const rest: Row[] = [
+    ['Files', `${plural(r.files, 'file')}, ${formatBytes(r.bytes)}; ${upload}`],
+    ['Digest', code(r.digest)],
+    ['Source', r.source ? code(r.source, TEXT_MAX) : undefined],
+    ['Run id', r.runId ? code(r.runId) : undefined],
+    ['Experiment id', r.experimentId ? text(r.experimentId, INLINE_MAX) : undefined],
+    ['Description', r.description ? text(r.description) : undefined],
+    ['Tags', tags.length ? tags.join('<br>') : undefined],
+    ['Receipt', r.receipt ? receiptText(r.receipt) : undefined],
+  ];
+  const timings = opts.comment ? '' : renderTimings(r.timings, r.durationMs);
+  const more = collapsed('Details: digest, source, ids' + (timings ? ', timings' : ''), `${facts(rest)}${timings ? `\n${timings}` : ''}`);
+
   const note = r.note ? `> ${text(r.note)}\n\n` : '';
+  let top: string;
+  let list = main;
+  if (failed) {
+    // The step exits 1: the heading says so, and why; the version stands all the same.
+    const block = failureBlock(`Hokusai not told about ${code(r.modelName)} ${version}`, failed);
+    top = block.head;
+    list = [...block.rows, ...main];
+  } else {
+    const what = r.reused
+      ? `✅ Reused ${code(r.modelName)} ${version}: already registered for this commit with the same content`
+      : `✅ Registered ${code(r.modelName)} ${version}`;
+    top = `## ${what}\n\n`;
+  }
   const files = renderFiles(r.fileList, opts.fileListBudgetBytes ?? FILE_LIST_BUDGET_BYTES, r.receipt);
-  return capSummary(`${heading}\n\n${warning}${note}${table(rows)}\n${renderTimings(r.timings, r.durationMs)}${files}`);
+  return capSummary(`${top}${note}${facts(list)}${more}${files}`);
 }
 
-export function renderPromotion(p: PromotionResult): string {
+export function renderPromotion(p: PromotionResult, opts: RenderOptions = {}): string {
   const version = text(p.version, INLINE_MAX);
+  const versionLink = link(`version ${version}`, p.versionUrl);
   const shown = p.aliases.slice(0, MAX_ALIASES);
   const moves = shown.map(({ alias, previous }) => {
     if (previous === p.version) return `${code(alias)}: ${version} (unchanged)`;
@@ -309,65 +409,98 @@ export function renderPromotion(p: PromotionResult): string {
   if (p.aliases.length > MAX_ALIASES) moves.push(`and ${count(p.aliases.length - MAX_ALIASES)} more`);
   const chosenBy =
     p.chosenBy.kind === 'commit'
-      ? `the version registered for commit ${code(p.chosenBy.commit.slice(0, 12))}`
+      ? `the version registered for commit ${link(shortCommit(p.chosenBy.commit), p.chosenBy.commitUrl)}`
       : 'the <code>version</code> input';
-  const rows: Array<[string, string]> = [
-    ['Model', code(p.modelName)],
-    ['Version', link(`version ${version}`, p.versionUrl)],
-    ['Chosen by', chosenBy],
-    ['Aliases', moves.length ? moves.join('<br>') : '—'],
+  const main: Row[] = [
+    ['Aliases', moves.length ? moves.join('<br>') : undefined],
     ['Model URI', code(p.modelUri)],
+    ['Chosen by', chosenBy],
+    ['Hokusai', p.hokusai ? hokusaiText(p.hokusai) : undefined],
   ];
-  if (p.digest) rows.push(['Digest', code(p.digest)]);
-  if (p.source) rows.push(['Source', code(p.source, TEXT_MAX)]);
-  if (p.runId) rows.push(['Run', code(p.runId)]);
-  if (p.hokusai) rows.push(['Hokusai', hokusaiText(p.hokusai)]);
-  if (p.runUrl) rows.push(['Workflow run', link('this run', p.runUrl)]);
-  rows.push(['Duration', formatDuration(p.durationMs)]);
+  const rest: Row[] = [
+    ['Digest', p.digest ? code(p.digest) : undefined],
+    ['Source', p.source ? code(p.source, TEXT_MAX) : undefined],
+    ['Run id', p.runId ? code(p.runId) : undefined],
+  ];
+  const timings = opts.comment ? '' : renderTimings(p.timings, p.durationMs);
+  const more = collapsed('Details: digest, source, run' + (timings ? ', timings' : ''), `${facts(rest)}${timings ? `\n${timings}` : ''}`);
   const to = shown.length ? ` to ${shown.map((a) => code(a.alias)).join(', ')}${p.aliases.length > shown.length ? ', …' : ''}` : '';
+  const failed = p.hokusai?.event === 'failed' && p.hokusai.failure ? p.hokusai.failure : undefined;
   // Without aliases, promote only tags the version with the token and (if it may) announces it.
   const verb = shown.length ? 'Promoted' : p.hokusai?.event === 'sent' ? 'Announced' : 'Tagged';
-  const heading = p.dryRun
-    ? `## 🧪 Dry run: would ${shown.length ? 'promote' : 'tag'} ${code(p.modelName)} version ${version}${to}\n\nNothing was written to the registry.`
-    : `## 🚀 ${verb} ${code(p.modelName)} version ${version}${to}${p.hokusai?.event === 'failed' ? ' · ⚠️ Hokusai not notified' : ''}`;
-  return capSummary(`${heading}\n\n${table(rows)}\n${renderTimings(p.timings, p.durationMs)}`);
+  let top: string;
+  let list = main;
+  if (p.dryRun) {
+    top = `## ✅ Dry run: would ${shown.length ? 'promote' : 'tag'} ${code(p.modelName)} ${versionLink}${to}\n\nNothing was written to the registry.\n\n`;
+  } else if (failed) {
+    // The step exits 1 over the event; the aliases moved all the same.
+    const block = failureBlock(`Hokusai not told about ${code(p.modelName)} ${versionLink}`, failed);
+    top = block.head;
+    list = [...block.rows, ...main];
+  } else {
+    top = `## ✅ ${verb} ${code(p.modelName)} ${versionLink}${to}\n\n`;
+  }
+  return capSummary(`${top}${facts(list)}${more}`);
 }
 
-export function renderFailure(err: ActionError, title = 'Model registration', runUrl?: string): string {
-  const rows: Array<[string, string]> = [
-    ['Step', text(err.step, INLINE_MAX)],
-    ['Error', text(err.message)],
-  ];
-  if (err.method && err.path)
-    rows.push(['Request', `${code(`${err.method} ${err.path}`, TEXT_MAX)}${err.status === undefined ? '' : ` → HTTP ${err.status}`}`]);
-  if (err.serverMessage) rows.push(['Server said', text(err.serverMessage)]);
-  if (err.code) rows.push(['Error code', code(err.code)]);
-  if (err.retry) rows.push(['Trying again', `may help: ${text(err.retry.reason)}`]);
-  rows.push(['What to do', text(err.hint)]);
-  if (runUrl) rows.push(['Workflow run', link('this run', runUrl)]);
-  return capSummary(`## ❌ ${text(title, INLINE_MAX)} failed: ${text(err.step, INLINE_MAX)}\n\n${table(rows)}\n`);
+/** A failed step: the cause in the heading, what to do, then the request details. */
+export function renderFailure(err: Failure, title = 'Model registration', opts: { modelUrl?: string } = {}): string {
+  const { head, rows } = failureBlock(`${text(title, INLINE_MAX)} failed`, err);
+  const model: Row = ["The model's page", opts.modelUrl ? link('in the registry UI', opts.modelUrl) : undefined];
+  return capSummary(`${head}${facts([...rows, model])}`);
 }
 
-const RESULT_ICON: Record<Check['result'], string> = { pass: '✅ pass', warn: '⚠️ warn', fail: '❌ fail', skipped: '⏭️ skipped' };
+// A non-breaking space keeps the icon and the word on one line in a narrow column.
+const RESULT_ICON: Record<Check['result'], string> = {
+  pass: '✅&nbsp;pass',
+  warn: '⚠️&nbsp;warn',
+  fail: '❌&nbsp;fail',
+  skipped: '⏭️&nbsp;skipped',
+};
 
-/** mode: verify — one row per check, with latency and what to do. */
+/**
+ * mode: verify. The heading names the failing checks; what to do comes next, as a quote.
+ * When nothing needs doing, one line and the checks collapsed. Latency is in the checks output.
+ */
 export function renderChecks(checks: readonly Check[], target: { trackingUri: string; modelName: string; runUrl?: string }): string {
-  const failed = checks.filter((c) => c.result === 'fail').length;
-  const warned = checks.filter((c) => c.result === 'warn').length;
-  const heading = failed
-    ? `## ❌ Registry check failed: ${failed} of ${checks.length} checks failed`
-    : `## ${warned ? '⚠️' : '✅'} Registry check passed${warned ? ` with ${warned} warning${warned === 1 ? '' : 's'}` : ''}`;
+  const by = (result: Check['result']) => checks.filter((c) => c.result === result);
+  const [failed, warned, passed, skipped] = [by('fail'), by('warn'), by('pass'), by('skipped')];
+  const names = (cs: readonly Check[]) => cs.map((c) => text(c.name, INLINE_MAX)).join(', ');
+  const tally = [
+    passed.length ? `${plural(passed.length, 'check')} passed` : '',
+    warned.length ? plural(warned.length, 'warning') : '',
+    skipped.length ? `${count(skipped.length)} skipped` : '',
+  ].filter((s) => s);
+  let heading: string;
+  if (failed.length) heading = `❌ Registry check failed: ${names(failed)}`;
+  else if (warned.length) heading = `⚠️ ${tally.join(', ')}: ${names(warned)}`;
+  else if (passed.length) heading = `✅ ${tally.join(', ')}`;
+  // Nothing was checked (no key on a fork's pull request): not a pass.
+  else heading = `⏭️ Registry not checked: ${checks.length === 1 ? 'the check was' : `all ${count(checks.length)} checks were`} skipped`;
+
+  const act = [...failed, ...warned].filter((c) => c.hint);
+  const todo =
+    act.length === 1
+      ? whatToDo(act[0]!.hint ?? '')
+      : act
+          .map((c) => `> <b>${text(c.name, INLINE_MAX)}:</b> ${text(c.hint ?? '')}\n>\n`)
+          .join('')
+          .replace(/>\n$/, '\n');
+  const why = !failed.length && !warned.length && !passed.length && skipped[0] ? `${text(skipped[0].detail)}\n\n` : '';
   const rows = checks.map((c) => {
-    const detail = [text(c.detail)];
-    if (c.request) detail.push(`Request: ${code(c.request, TEXT_MAX)}`);
-    if (c.hint && c.result !== 'pass') detail.push(`<b>What to do:</b> ${text(c.hint)}`);
-    const latency = c.latencyMs === undefined ? '—' : formatDuration(c.latencyMs);
-    return `| ${text(c.name, INLINE_MAX)} | ${RESULT_ICON[c.result]} | ${latency} | ${detail.join('<br>')} |`;
+    // "HTTP 404" and "GET /x → HTTP 404" say the status twice: once, as what answered.
+    const req = c.request ? /^(\S+) (\S+) → HTTP (\d{3})$/.exec(c.request) : null;
+    const cause = req ? failureCause({ message: c.detail, method: req[1], path: req[2], status: Number(req[3]) }) : c.detail;
+    const detail = [text(cause)];
+    if (c.request) detail.push(`Request: ${code(cause !== c.detail && req ? `${req[1]} ${req[2]}` : c.request, TEXT_MAX)}`);
+    return `| ${text(c.name, INLINE_MAX)} | ${RESULT_ICON[c.result]} | ${detail.join('<br>')} |`;
   });
+  const table = `| Check | Result | Detail |\n|---|---|---|\n${rows.join('\n')}\n`;
   const model = target.modelName ? `, model ${code(target.modelName)}` : '';
-  const run = target.runUrl ? ` ${link('Workflow run', target.runUrl)}.` : '';
-  const about = `Tracking URI ${code(target.trackingUri, TEXT_MAX)}${model}. Read-only: nothing was written.${run}`;
-  return capSummary(`${heading}\n\n${about}\n\n| Check | Result | Latency | Detail |\n|---|---|---|---|\n${rows.join('\n')}\n`);
+  const about = `Tracking URI ${code(target.trackingUri, TEXT_MAX)}${model}. Read-only: nothing was written.\n`;
+  // A failure is what the reader came for: its table stays open.
+  const checksPart = failed.length ? `\n${table}` : collapsed(`The ${plural(checks.length, 'check')}`, table);
+  return capSummary(`## ${heading}\n\n${todo}${todo && !todo.endsWith('\n\n') ? '\n' : ''}${why}${about}${checksPart}`);
 }
 
 export interface DryRunPlan {
@@ -380,6 +513,7 @@ export interface DryRunPlan {
   artifactPath: string;
   aliases: readonly string[];
   commit: string;
+  commitUrl?: string;
   /** Versions already registered for this commit. */
   existingVersions: readonly string[];
   /** The version a real run would reuse (same commit, same content). */
@@ -395,56 +529,84 @@ export interface DryRunPlan {
 }
 
 /** register mode with dry-run: what a real run would do. */
-export function renderPlan(p: DryRunPlan): string {
+export function renderPlan(p: DryRunPlan, opts: RenderOptions = {}): string {
   const existing = p.reuse
     ? `version ${text(p.reuse, INLINE_MAX)} has the same content: a real run would reuse it`
     : p.existingVersions.length
       ? `version ${p.existingVersions.map((v) => text(v, INLINE_MAX)).join(', ')} already registered for this commit, with other content: a real run adds a version`
       : 'none yet';
-  const rows: Array<[string, string]> = [
+  const h = p.hokusai;
+  const main: Row[] = [
     ['Model', `${code(p.modelName)} ${p.modelExists ? '(exists)' : '(would be created)'}`],
-    ['Files', `${p.files} files, ${formatBytes(p.bytes)}`],
-    ['Digest', code(p.digest)],
+    ['Files', `${plural(p.files, 'file')}, ${formatBytes(p.bytes)}`],
+    ['Files would go to', text(p.road, INLINE_MAX)],
+    ['Aliases', p.aliases.length ? p.aliases.map((a) => code(a)).join(' ') : undefined],
+    ['Commit', p.commit ? link(shortCommit(p.commit), p.commitUrl) : undefined],
+    ['Version for this commit', existing],
+    [
+      'Hokusai',
+      h
+        ? `token ${code(h.tokenId)}, proposal ${code(h.proposalId)}, ${code(h.metric)} = ${text(h.value, INLINE_MAX)}; ${h.notify ? 'a real run tags the version and sends the registration event' : 'a real run tags the version (notify-hokusai is false: no event)'}`
+        : undefined,
+    ],
+  ];
+  const rest: Row[] = [
     ['Experiment', `${code(p.experimentName)} ${p.experimentId ? `(id ${text(p.experimentId, INLINE_MAX)})` : '(would be created)'}`],
     ['Artifact path', code(p.artifactPath)],
-    ['Files would go to', text(p.road, INLINE_MAX)],
-    ['Aliases', p.aliases.length ? p.aliases.map((a) => code(a)).join(' ') : '—'],
-    ['Commit', p.commit ? code(p.commit.slice(0, 12)) : '—'],
-    ['Version for this commit', existing],
+    ['Digest', code(p.digest)],
   ];
-  if (p.hokusai) {
-    const h = p.hokusai;
-    rows.push([
-      'Hokusai',
-      `token ${code(h.tokenId)}, proposal ${code(h.proposalId)}, ${code(h.metric)} = ${text(h.value, INLINE_MAX)}; ${h.notify ? 'a real run tags the version and sends the registration event' : 'a real run tags the version (notify-hokusai is false: no event)'}`,
-    ]);
+  const timings = opts.comment ? '' : renderTimings(p.timings ?? []);
+  const more = collapsed('Details: experiment, digest' + (timings ? ', timings' : ''), `${facts(rest)}${timings ? `\n${timings}` : ''}`);
+  const heading = `## ✅ Dry run: would register ${code(p.modelName)}`;
+  return capSummary(`${heading}\n\nNothing was written to the registry.\n\n${facts(main)}${more}`);
+}
+
+/** What closes every block a cut left open, innermost first, ending on a blank line. */
+export function closeOpenBlocks(kept: string): string {
+  const n = (re: RegExp) => kept.match(re)?.length ?? 0;
+  let out = '';
+  // A code fence first: inside it, the closing tags below would be shown as text.
+  if (n(/^ {0,3}(```|~~~)/gm) % 2 === 1) out += '\n```';
+  const lastLine = kept.slice(kept.lastIndexOf('\n') + 1);
+  if (n(/<code>/g) > n(/<\/code>/g) && lastLine.includes('<code>')) out += '</code>';
+  out += '\n';
+  out += '\n</table>\n'.repeat(Math.max(0, n(/<table[\s>]/g) - n(/<\/table>/g)));
+  out += '\n</details>\n'.repeat(Math.max(0, n(/<details[\s>]/g) - n(/<\/details>/g)));
+  return out;
+}
+
+/**
+ * `page` cut to `limit` (as `size` measures it) with `notice` after it: the cut keeps what
+ * `cut(room)` keeps, then closes every open block, so the notice stands outside all of them.
+ */
+export function cutWithNotice(limit: number, notice: string, size: (s: string) => number, cut: (room: number) => string): string {
+  let room = limit - size(notice);
+  for (;;) {
+    const kept = cut(room);
+    const closed = kept + closeOpenBlocks(kept);
+    const over = size(closed) + size(notice) - limit;
+    if (over <= 0 || room <= 0) return closed + notice;
+    room -= over;
   }
-  if (p.runUrl) rows.push(['Workflow run', link('this run', p.runUrl)]);
-  const heading = `## 🧪 Dry run: would register ${code(p.modelName)}`;
-  return capSummary(`${heading}\n\nNothing was written to the registry.\n\n${table(rows)}\n${renderTimings(p.timings ?? [])}`);
 }
 
 /**
  * Last guard before writing: removes the registered secrets, then cuts any markdown to the byte
- * limit on a line boundary with a visible note, closing the <details> the cut left open.
+ * limit on a line boundary, closes what the cut left open, and says so below it.
  */
 export function capSummary(page: string, limitBytes = SUMMARY_LIMIT_BYTES): string {
   const markdown = redactSecrets(page);
   const total = Buffer.byteLength(markdown);
   if (total <= limitBytes) return markdown;
   const buf = Buffer.from(markdown);
-  // A blank line first: right after a table row the note would become one more row.
-  const note = `\n\n> ✂️ The summary was cut here: it had ${formatBytes(total)}, and GitHub shows at most 1 MiB.\n`;
-  const noteBytes = Buffer.byteLength(note);
-  if (noteBytes >= limitBytes) return cutBytes(buf, limitBytes);
-  let room = limitBytes - noteBytes;
-  for (;;) {
-    const kept = cutBytes(buf, room);
-    const open = (kept.match(/<details[\s>]/g)?.length ?? 0) - (kept.match(/<\/details>/g)?.length ?? 0);
-    const closers = '\n\n</details>'.repeat(Math.max(0, open));
-    if (!closers || Buffer.byteLength(kept) + Buffer.byteLength(closers) + noteBytes <= limitBytes) return kept + closers + note;
-    room -= Buffer.byteLength(closers);
-  }
+  const note = `\n> ✂️ The summary was cut here: it had ${formatBytes(total)}, and GitHub shows at most 1 MiB.\n`;
+  if (Buffer.byteLength(note) + 40 >= limitBytes) return cutBytes(buf, limitBytes);
+  return cutWithNotice(
+    limitBytes,
+    note,
+    (s) => Buffer.byteLength(s),
+    (room) => cutBytes(buf, room),
+  );
 }
 
 /** At most `room` bytes: up to the last newline, or, for one huge line, at a character boundary. */
@@ -455,9 +617,8 @@ function cutBytes(buf: Buffer, room: number): string {
   if (nl > 0) return buf.subarray(0, nl).toString();
   let end = room;
   while (end > 0 && ((buf[end] ?? 0) & 0xc0) === 0x80) end--;
-  // Do not leave half a tag or entity, which could swallow what follows.
-  return buf
-    .subarray(0, end)
-    .toString()
-    .replace(/<[^>]*$|&#?[0-9a-z]*$/i, '');
+  return dropPartialTag(buf.subarray(0, end).toString());
 }
+
+/** Do not leave half a tag or entity, which could swallow what follows. */
+export const dropPartialTag = (s: string) => s.replace(/<[^>]*$|&#?[0-9a-z]*$/i, '');

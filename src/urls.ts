@@ -89,12 +89,34 @@ function refuseDotSegments(artifactUri: string, rawPath: string, trackingUri: UR
 }
 
 /**
- * The registry UI page of a model version: below the tracking URI, as MLflow serves it
- * (also with --static-prefix). Hokusai serves its UI at /mlflow next to the /api/mlflow proxy.
+ * The registry UI, below the tracking URI, as MLflow serves it (also with --static-prefix).
+ * Hokusai serves its UI at /mlflow next to the /api/mlflow proxy.
  */
-export function versionUiUrl(trackingUri: URL, name: string, version: string): string {
+function uiBase(trackingUri: URL): string {
   const base = new URL(trackingUri.href);
   const hokusai = base.hostname === 'hokus.ai' || base.hostname.endsWith('.hokus.ai');
   const prefix = base.pathname.replace(/\/+$/, '').replace(hokusai ? /\/api\/mlflow$/ : /^$/, hokusai ? '/mlflow' : '');
-  return `${base.origin}${prefix}/#/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`;
+  return `${base.origin}${prefix}/#`;
+}
+
+const seg = encodeURIComponent;
+
+/** The registry UI page of a model version. */
+export function versionUiUrl(trackingUri: URL, name: string, version: string): string {
+  return `${uiBase(trackingUri)}/models/${seg(name)}/versions/${seg(version)}`;
+}
+
+/** The registry UI page of a registered model, which lists its versions. */
+export function modelUiUrl(trackingUri: URL, name: string): string {
+  return `${uiBase(trackingUri)}/models/${seg(name)}`;
+}
+
+/** The registry UI page of an experiment. */
+export function experimentUiUrl(trackingUri: URL, experimentId: string): string {
+  return `${uiBase(trackingUri)}/experiments/${seg(experimentId)}`;
+}
+
+/** The registry UI page of an MLflow run. */
+export function runUiUrl(trackingUri: URL, experimentId: string, runId: string): string {
+  return `${experimentUiUrl(trackingUri, experimentId)}/runs/${seg(runId)}`;
 }

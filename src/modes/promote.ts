@@ -1,7 +1,7 @@
 // mode: promote. Points the aliases at an existing version, chosen by number or by the
 // commit it was registered for; nothing is uploaded or created. With token-id, it also
 // tags the version and sends its Hokusai event (the way to resend a failed one).
-import { eventFailure, notifyHokusai, tagWithToken, tokenAbout } from '../announce.ts';
+import { notifyHokusai, tagWithToken, tokenAbout, withFailure } from '../announce.ts';
 import { ActionError } from '../errors.ts';
 import * as log from '../log.ts';
 import { commitFilter, type ModelVersion, type RegisteredModel } from '../mlflow.ts';
@@ -35,7 +35,8 @@ export async function promoteMode(s: Session): Promise<void> {
     version: version.version,
     versionUrl: versionUiUrl(cfg.trackingUri, cfg.modelName, version.version),
     modelUri: `models:/${cfg.modelName}/${version.version}`,
-    chosenBy: target.chosenBy,
+    chosenBy:
+      target.chosenBy.kind === 'commit' ? { ...target.chosenBy, commitUrl: commitUrlOf(s, target.chosenBy.commit) } : target.chosenBy,
     aliases,
     digest: versionTag(version, 'model_digest'),
     source: version.source,
@@ -68,7 +69,8 @@ export async function promoteMode(s: Session): Promise<void> {
         : 'dry run: a real run tags the version (notify-hokusai is false)',
     };
     const durationMs = deps.clock.now() - s.started;
-    await writeSummary(deps.env, renderPromotion({ ...result, durationMs, dryRun: true, hokusai: plan }), s.secrets, s);
+    const page = { ...result, durationMs, dryRun: true, hokusai: plan };
+    await writeSummary(deps.env, renderPromotion(page), s.secrets, s, renderPromotion(page, { comment: true }));
     return;
   }
 
@@ -93,16 +95,22 @@ export async function promoteMode(s: Session): Promise<void> {
   });
 
   // 4. Tell Hokusai, then outputs and summary; a failed event fails the step after them.
-  const event = await notifyHokusai(s, ready, ready.run_id ?? '', result.modelUri);
+  const notified = await notifyHokusai(s, ready, ready.run_id ?? '', result.modelUri);
+  const event = notified && withFailure(notified, result.modelUri, 'Then run this step again: it sends only what is missing.');
   setOutputs(s, { ...outputs, ...(event ? { 'hokusai-event': event.result.event } : {}) });
   const verb = cfg.aliases.length ? 'Promoted' : event?.result.event === 'sent' ? 'Announced' : 'Tagged';
   const durationMs = deps.clock.now() - s.started;
   log.info(`${verb} ${result.modelUri} in ${formatDuration(durationMs)}.`);
-  await writeSummary(deps.env, renderPromotion({ ...result, durationMs, hokusai: event?.result }), s.secrets, s);
-  if (event?.error) throw eventFailure(event.error, result.modelUri, 'Then run this step again: it sends only what is missing.');
+  const page = { ...result, durationMs, hokusai: event?.result };
+  await writeSummary(deps.env, renderPromotion(page), s.secrets, s, renderPromotion(page, { comment: true }));
+  if (event?.error) throw event.error;
 }
 
 const FIND = 'Find the version to promote';
+
+/** The commit's page on GitHub: git-sha may name another commit than the one this run is for. */
+const commitUrlOf = (s: Session, commit: string) =>
+  s.lineage.repository ? `${s.deps.github.serverUrl}/${s.lineage.repository}/commit/${encodeURIComponent(commit)}` : undefined;
 
 type ChosenBy = { kind: 'version' } | { kind: 'commit'; commit: string };
 

@@ -5,7 +5,7 @@
 // The same commit and content registered before is reused instead.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { eventFailure, eventRetryHint, notifyHokusai, tagWithToken } from '../announce.ts';
+import { eventRetryHint, notifyHokusai, tagWithToken, withFailure } from '../announce.ts';
 import { ActionError } from '../errors.ts';
 import { hokusaiTags } from '../hokusai.ts';
 import type { Config } from '../inputs.ts';
@@ -40,7 +40,7 @@ import {
   type ReceiptInfo,
   type RegisteredResult,
 } from '../summary.ts';
-import { versionUiUrl } from '../urls.ts';
+import { experimentUiUrl, runUiUrl, versionUiUrl } from '../urls.ts';
 
 const PROGRESS_EVERY_MS = 10_000;
 
@@ -110,6 +110,7 @@ export async function registerMode(s: Session): Promise<void> {
       artifactPath: cfg.artifactPath,
       aliases: cfg.aliases,
       commit: lineage.commit,
+      commitUrl: lineage.commitUrl,
       existingVersions: preflight.existing.map((v) => v.version),
       reuse: decision.kind === 'reuse' ? decision.version.version : undefined,
       modelExists: preflight.modelExists,
@@ -122,7 +123,7 @@ export async function registerMode(s: Session): Promise<void> {
       `Dry run: would register ${model.files.length} files (${formatBytes(model.totalBytes)}) as a new version of "${cfg.modelName}". Nothing was written.`,
     );
     setOutputs(s, { 'model-name': cfg.modelName, digest: model.digest, 'experiment-id': plan.experimentId ?? '' });
-    await writeSummary(deps.env, renderPlan(plan), s.secrets, s);
+    await writeSummary(deps.env, renderPlan(plan), s.secrets, s, renderPlan(plan, { comment: true }));
     return;
   }
 
@@ -274,7 +275,9 @@ async function finish(
   const { cfg, lineage } = s;
   const modelUri = `models:/${cfg.modelName}/${version.version}`;
   const versionUrl = versionUiUrl(cfg.trackingUri, cfg.modelName, version.version);
-  const event = await notifyHokusai(s, version, rest.runId, modelUri);
+  const retry = `${eventRetryHint(cfg.modelName, version.version)}${lineage.commit ? ` Re-running this job does the same when the model files are unchanged (same commit and digest: the version is reused); a retrained model gets a new version, which is announced instead.` : ''}`;
+  const notified = await notifyHokusai(s, version, rest.runId, modelUri);
+  const event = notified && withFailure(notified, modelUri, retry);
   const receipt = await saveReceipt(s, version.version, model, { modelUri, versionUrl, ...rest }, event?.result);
   const result: RegisteredResult = {
     modelName: cfg.modelName,
@@ -287,6 +290,9 @@ async function finish(
     digest: model.digest,
     experimentName: cfg.experimentName,
     commit: lineage.commit,
+    commitUrl: lineage.commitUrl,
+    mlflowRunUrl: rest.runId && rest.experimentId ? runUiUrl(cfg.trackingUri, rest.experimentId, rest.runId) : undefined,
+    experimentUrl: rest.experimentId ? experimentUiUrl(cfg.trackingUri, rest.experimentId) : undefined,
     runUrl: lineage.runUrl,
     durationMs: s.deps.clock.now() - s.started,
     fileList: model.manifest,
@@ -311,11 +317,8 @@ async function finish(
     ...(event ? { 'hokusai-event': event.result.event } : {}),
   });
   log.info(`${result.reused ? 'Reused' : 'Registered'} ${result.modelUri} in ${formatDuration(result.durationMs)}.`);
-  await writeSummary(s.deps.env, renderSuccess(result), s.secrets, s);
-  if (event?.error) {
-    const retry = `${eventRetryHint(cfg.modelName, version.version)}${lineage.commit ? ` Re-running this job does the same when the model files are unchanged (same commit and digest: the version is reused); a retrained model gets a new version, which is announced instead.` : ''}`;
-    throw eventFailure(event.error, modelUri, retry);
-  }
+  await writeSummary(s.deps.env, renderSuccess(result), s.secrets, s, renderSuccess(result, { comment: true }));
+  if (event?.error) throw event.error;
 }
 
 /** Writes the receipt under RUNNER_TEMP and uploads it as a workflow artifact when the runtime allows. */
