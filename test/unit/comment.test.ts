@@ -498,30 +498,57 @@ test('a hostile key cannot close the HTML comment or imitate another key', () =>
   assert.equal(commentMarker('churn-classifier verify'), '<!-- hokusai-register-model-action:churn%2Dclassifier%20verify -->');
 });
 
-test('renderComment: marker first, then the markdown, then a link to the run', () => {
-  const out = renderComment(MARKER, '## Verify\n\n| a | b |\n', 'https://github.com/octo/models/actions/runs/1/attempts/1');
+test('renderComment: marker first, then the markdown, then one footer line: commit, when, the run', () => {
+  const runUrl = 'https://github.com/octo/models/actions/runs/1/attempts/1';
+  const footer = {
+    runUrl,
+    commit: '0123456789abcdef0123',
+    commitUrl: 'https://github.com/octo/models/commit/0123456789abcdef0123',
+    updatedAt: new Date('2026-12-03T23:05:59Z'),
+  };
+  const out = renderComment(MARKER, '## Verify\n\n| a | b |\n', footer);
   assert.equal(
     out,
-    `${MARKER}\n## Verify\n\n| a | b |\n\n---\n<sub>From [workflow run](https://github.com/octo/models/actions/runs/1/attempts/1); updated on every run.</sub>\n`,
+    `${MARKER}\n## Verify\n\n| a | b |\n\n---\n<sub>For commit <a href="https://github.com/octo/models/commit/0123456789abcdef0123"><code>0123456789ab</code></a> · updated 2026-12-03 23:05 UTC · <a href="${runUrl}">workflow run</a></sub>\n`,
   );
-  assert.equal(renderComment(MARKER, 'ok', undefined), `${MARKER}\nok\n`);
+  assert.equal(out.split(runUrl).length, 2, 'the run is linked once');
+  assert.equal(renderComment(MARKER, 'ok'), `${MARKER}\nok\n`);
+  assert.equal(
+    renderComment(MARKER, 'ok', { runUrl: 'javascript:alert(1)' }),
+    `${MARKER}\nok\n\n---\n<sub>workflow run (<code>javascript&#58;alert(1)</code>)</sub>\n`,
+  );
 });
 
 test('renderComment: a body over the limit is cut at a line end, with a visible notice and the footer kept', () => {
   const runUrl = 'https://github.com/octo/models/actions/runs/1/attempts/1';
   const row = '| file | 1 KiB | ok |\n';
-  const markdown = `## Plan\n\n${row.repeat(5000)}`;
+  const markdown = `## Plan\n\n| file | size | state |\n|---|---|---|\n${row.repeat(5000)}`;
   assert.ok(markdown.length > COMMENT_LIMIT);
-  const out = renderComment(MARKER, markdown, runUrl);
+  const out = renderComment(MARKER, markdown, { runUrl });
 
   assert.ok(out.length <= COMMENT_LIMIT, String(out.length));
   assert.ok(out.length > COMMENT_LIMIT - 2000, String(out.length));
   assert.ok(out.startsWith(`${MARKER}\n## Plan\n`));
+  // A blank line ends the table, so the notice is not one more row.
   assert.match(
     out,
-    /\| ok \|\n\n> \[!WARNING\]\n> Truncated to fit GitHub's 65,536-character comment limit: see the job summary of the \[workflow run\]\(https:/,
+    /\| ok \|\n\n> \[!WARNING\]\n> Truncated to fit GitHub's 65,536-character comment limit: the job summary of the workflow run linked below has the full result\.\n\n---\n/,
   );
-  assert.ok(out.endsWith(`[workflow run](${runUrl}); updated on every run.</sub>\n`));
+  assert.ok(out.endsWith(`<a href="${runUrl}">workflow run</a></sub>\n`));
+  assert.equal(out.split(runUrl).length, 2, 'the run is linked once');
+});
+
+test('renderComment: a cut inside <details> closes it, so the notice and the footer are outside', () => {
+  const rows = Array.from({ length: 3000 }, (_, i) => `| <code>data/shard-${i}.parquet</code> | 4.00 KiB | <code>0123456789ab</code> |`);
+  const markdown = `## ✅ Registered\n\n<details><summary>📁 3,000 files</summary>\n\n| File | Size | sha256 |\n|---|---:|---|\n${rows.join('\n')}\n\n</details>\n`;
+  const out = renderComment(MARKER, markdown, { runUrl: 'https://github.com/o/r/actions/runs/1/attempts/1' });
+  assert.ok(out.length <= COMMENT_LIMIT);
+  const notice = out.indexOf('> [!WARNING]');
+  assert.ok(notice > 0);
+  const before = out.slice(0, notice);
+  assert.equal(before.split('<details>').length, before.split('</details>').length, 'every <details> closed before the notice');
+  assert.match(before, /\| <code>0123456789ab<\/code> \|\n\n<\/details>\n\n$/);
+  assert.equal(out.slice(notice).includes('<details>'), false);
 });
 
 test('renderComment: a cut inside a code block closes it, and never splits a surrogate pair', () => {

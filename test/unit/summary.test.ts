@@ -123,38 +123,66 @@ function assertWellFormed(md: string): void {
   assert.ok(Buffer.byteLength(md) < MiB, 'over 1 MiB');
 }
 
-test('the success summary shows model, linked version, alias, files, bytes and duration', () => {
-  const md = renderSuccess(result);
-  assert.match(md, /^## ✅ Registered <code>churn&#60;script&#62;<\/code> version 7\n/);
-  assert.match(md, /\| Version \| <a href="http:\/\/127\.0\.0\.1:5000\/#\/models\/churn\/versions\/7">version 7<\/a> \|/);
-  assert.match(md, /\| Aliases \| <code>staging<\/code> \|/);
-  assert.match(md, /\| Description \| Weekly retrain \|/);
-  assert.match(md, /\| Tags \| <code>team<\/code> = search \|/);
-  assert.match(md, /\| Files \| 3 files, 2\.00 KiB \|/);
-  assert.match(md, /\| Duration \| 4\.2 s \|/);
-  assert.match(md, /\| Upload \| 2\.0 s, 1\.00 KiB\/s \|/);
-  assert.match(md, /\| Commit \| <code>0123456789ab<\/code> \|/);
-  assert.match(md, /\| Workflow run \| <a href="https:\/\/github\.com\/acme\/churn\/actions\/runs\/1\/attempts\/1">this run<\/a> \|/);
-  assert.doesNotMatch(md, /<script>/);
+test('the success summary: the linked version in the heading, a short list, and the rest collapsed', () => {
+  const md = renderSuccess({
+    ...result,
+    commitUrl: 'https://github.com/acme/churn/commit/0123456789abcdef',
+    mlflowRunUrl: 'http://127.0.0.1:5000/#/experiments/2/runs/r1',
+  });
+  assert.match(
+    md,
+    /^## ✅ Registered <code>churn&#60;script&#62;<\/code> <a href="http:\/\/127\.0\.0\.1:5000\/#\/models\/churn\/versions\/7">version 7<\/a>\n\n- <b>Model URI:<\/b>/,
+  );
+  const [top = '', details = ''] = md.split('<details>');
+  assert.match(top, /^- <b>Aliases:<\/b> <code>staging<\/code>$/m);
+  assert.match(
+    top,
+    /^- <b>Commit:<\/b> <a href="https:\/\/github\.com\/acme\/churn\/commit\/0123456789abcdef"><code>0123456789ab<\/code><\/a>$/m,
+  );
+  assert.match(
+    top,
+    /^- <b>MLflow run:<\/b> <a href="http:\/\/127\.0\.0\.1:5000\/#\/experiments\/2\/runs\/r1"><code>r1<\/code><\/a> in experiment <code>acme\/churn<\/code>$/m,
+  );
+  // Ids, digest, files and timings are one click away; the workflow run is the page the reader is on.
+  assert.doesNotMatch(top, /Digest|Source|Description|Timings|Upload|this run|Workflow run/);
+  assert.match(details, /<summary>Details: digest, source, ids, timings<\/summary>/);
+  assert.match(md, /^- <b>Description:<\/b> Weekly retrain$/m);
+  assert.match(md, /^- <b>Tags:<\/b> <code>team<\/code> = search$/m);
+  assert.match(md, /^- <b>Files:<\/b> 3 files, 2\.00 KiB; uploaded in 2\.0 s, 1\.00 KiB\/s$/m);
+  assert.match(md, /^- <b>Digest:<\/b> <code>sha256&#58;abc<\/code>$/m);
+  assert.doesNotMatch(md, /\| \| \||<script>|runs\/1\/attempts/);
   assertWellFormed(md);
 });
 
-test('timings: one row per phase, then the whole run', () => {
+test('the PR comment version of a page has no timings', () => {
+  for (const md of [
+    renderSuccess(result, { comment: true }),
+    renderPromotion(promotion, { comment: true }),
+    renderPlan({ ...plan, timings: [{ phase: 'Scan', ms: 3 }] }, { comment: true }),
+  ]) {
+    assert.doesNotMatch(md, /Phase|Total|\d ms|Timings|timings/);
+    assertWellFormed(md);
+  }
+  assert.match(renderSuccess(result), /\| Upload model \| 2\.0 s \|/);
+});
+
+test('timings: one row per phase, then the whole run, collapsed', () => {
   const md = renderSuccess(result);
   assert.match(md, /\| Phase \| Time \| Share \|/);
   assert.match(
     md,
     /\| Validate API key \| 200 ms \| 5 % \|\n\| Upload model \| 2\.0 s \| 48 % \|\n\| Register version \| 1\.5 s \| 36 % \|\n\| <b>Total<\/b> \| 4\.2 s \| \|/,
   );
+  assert.ok(md.indexOf('| Phase |') > md.indexOf('<details>'), 'inside the details');
   const dry = renderPlan({ ...plan, timings: [{ phase: 'Scan model directory', ms: 30 }] });
   assert.match(dry, /\| Scan model directory \| 30 ms \| 100 % \|/);
-  assert.doesNotMatch(renderPlan(plan), /Timings/, 'no empty timings table');
+  assert.doesNotMatch(renderPlan(plan), /Phase|timings/, 'no empty timings table');
 });
 
 test('the plan says which road the files would take, and why', () => {
   assert.match(
     renderPlan(plan),
-    /\| Files would go to \| s3&#58;\/\/models\/artifacts\/2, with the job&#39;s AWS credentials \(the artifact location s3&#58;\/\/models\/artifacts\/2 is a bucket\) \|/,
+    /^- <b>Files would go to:<\/b> s3&#58;\/\/models\/artifacts\/2, with the job&#39;s AWS credentials \(the artifact location s3&#58;\/\/models\/artifacts\/2 is a bucket\)$/m,
   );
 });
 
@@ -322,56 +350,78 @@ test('capSummary cuts 2 MiB on a line boundary, says so, and closes what it left
 });
 
 test('promotion: each alias with the version it pointed at before, and links', () => {
-  const md = renderPromotion(promotion);
+  const md = renderPromotion({
+    ...promotion,
+    chosenBy: { kind: 'commit', commit: 'fedcba9876543210', commitUrl: 'https://github.com/acme/churn/commit/fedcba9876543210' },
+  });
   assert.match(
     md,
-    /^## 🚀 Promoted <code>churn<\/code> version 5 to <code>champion<\/code>, <code>staging<\/code>, <code>canary<\/code>\n/,
+    /^## ✅ Promoted <code>churn<\/code> <a href="http:\/\/127\.0\.0\.1:5000\/#\/models\/churn\/versions\/5">version 5<\/a> to <code>champion<\/code>, <code>staging<\/code>, <code>canary<\/code>\n/,
   );
   assert.match(md, /<code>champion<\/code>: 3 → 5<br><code>staging<\/code>: none → 5<br><code>canary<\/code>: 5 \(unchanged\)/);
-  assert.match(md, /\| Chosen by \| the version registered for commit <code>fedcba987654<\/code> \|/);
-  assert.match(md, /<a href="http:\/\/127\.0\.0\.1:5000\/#\/models\/churn\/versions\/5">version 5<\/a>/);
-  assert.match(md, /<a href="https:\/\/github\.com\/acme\/churn\/actions\/runs\/2\/attempts\/1">this run<\/a>/);
+  assert.match(
+    md,
+    /^- <b>Chosen by:<\/b> the version registered for commit <a href="https:\/\/github\.com\/acme\/churn\/commit\/fedcba9876543210"><code>fedcba987654<\/code><\/a>$/m,
+  );
   assert.match(md, /\| Find version \| 300 ms \| 33 % \|/);
+  assert.doesNotMatch(md, /this run|Workflow run/, 'the reader is on that page');
   assertWellFormed(md);
 
   const byInput = renderPromotion({ ...promotion, chosenBy: { kind: 'version' }, digest: undefined, runUrl: undefined });
-  assert.match(byInput, /\| Chosen by \| the <code>version<\/code> input \|/);
-  assert.doesNotMatch(byInput, /Digest|Workflow run/);
+  assert.match(byInput, /^- <b>Chosen by:<\/b> the <code>version<\/code> input$/m);
+  assert.doesNotMatch(byInput, /Digest/);
 
   const dry = renderPromotion({ ...promotion, dryRun: true });
-  assert.match(dry, /^## 🧪 Dry run: would promote <code>churn<\/code> version 5 to /);
+  assert.match(dry, /^## ✅ Dry run: would promote <code>churn<\/code> <a [^>]+>version 5<\/a> to /);
   assert.match(dry, /Nothing was written/);
 });
 
-test('a failed Hokusai event is prominent: registered in MLflow, platform not told, how to retry', () => {
-  const retry = 'POST /api/v1/events answered 503; re-run this job, or send the event with: hokusai events send --proposal p-1';
+test('a failed Hokusai event fails the step: a red heading with the cause, what to do once, the version still named', () => {
+  const failure = {
+    message: 'HTTP 503',
+    method: 'POST',
+    path: '/api/v1/models/register',
+    status: 503,
+    serverMessage: 'upstream unavailable',
+    hint: 'Re-run this job, or send the event with mode: promote, version: 7.',
+  };
+  const detail = 'HTTP 503. The server said: upstream unavailable. Re-run this job';
   const md = renderSuccess({
     ...result,
-    hokusai: { tokenId: 'tok-1', metric: 'auroc', value: '0.91', proposalId: 'p-1', event: 'failed', detail: retry },
+    hokusai: { tokenId: 'tok-1', metric: 'auroc', value: '0.91', proposalId: 'p-1', event: 'failed', detail, failure },
   });
-  const [heading = '', blank, warning = ''] = md.split('\n');
-  assert.match(heading, /^## ✅ Registered .* version 7 · ⚠️ Hokusai not notified$/);
+  const [heading = '', blank, todo = ''] = md.split('\n');
+  assert.equal(
+    heading,
+    '## ❌ Hokusai not told about <code>churn&#60;script&#62;</code> <a href="http://127.0.0.1:5000/#/models/churn/versions/7">version 7</a>: POST /api/v1/models/register answered 503',
+  );
   assert.equal(blank, '');
-  assert.match(warning, /^> ⚠️ <b>The model is registered in MLflow, but the Hokusai platform was not told\.<\/b>/);
-  assert.ok(warning.includes(escapeHtml(retry)), 'the retry instructions');
+  assert.equal(todo, `> <b>What to do:</b> ${escapeHtml(failure.hint)}`);
+  // Each fact once: the hint, the server's words and the status.
+  assert.equal(md.split(escapeHtml(failure.hint)).length, 2);
+  assert.equal(md.split('upstream unavailable').length, 2);
+  assert.doesNotMatch(md, /HTTP 503/);
+  assert.doesNotMatch(md, /✅/);
   assert.match(
     md,
-    /\| Hokusai \| ❌ <b>not sent<\/b>: proposal <code>p-1<\/code> for token <code>tok-1<\/code> \(<code>auroc<\/code> = 0\.91\)<br>/,
+    /^- <b>Hokusai:<\/b> ❌ <b>event not sent<\/b>: proposal <code>p-1<\/code> for token <code>tok-1<\/code> \(<code>auroc<\/code> = 0\.91\)$/m,
   );
+  assert.match(md, /^- <b>Model URI:<\/b> <code>models&#58;\/churn\/7<\/code>$/m);
+  assertWellFormed(md);
 
   const sent = renderSuccess({
     ...result,
     hokusai: { tokenId: 'tok-1', metric: 'auroc', value: '0.91', proposalId: 'p-1', event: 'sent' },
   });
-  assert.match(sent, /\| Hokusai \| ✅ sent: proposal <code>p-1<\/code>/);
-  assert.doesNotMatch(sent, /not notified|not told/);
+  assert.match(sent, /^- <b>Hokusai:<\/b> ✅ event sent: proposal <code>p-1<\/code>/m);
+  assert.match(sent, /^## ✅ /);
   const skipped = renderSuccess({
     ...result,
     hokusai: { tokenId: 'XRAY', metric: 'auroc', value: '0.82', proposalId: 'XRAY', event: 'skipped', detail: 'notify-hokusai is false' },
   });
   assert.match(
     skipped,
-    /\| Hokusai \| ⏭️ notify-hokusai is false; proposal <code>XRAY<\/code> for token <code>XRAY<\/code> \(<code>auroc<\/code> = 0\.82\) \|/,
+    /^- <b>Hokusai:<\/b> ⏭️ notify-hokusai is false; proposal <code>XRAY<\/code> for token <code>XRAY<\/code> \(<code>auroc<\/code> = 0\.82\)$/m,
   );
 });
 
@@ -386,10 +436,10 @@ test('the receipt row links the artifact, or says why it was not uploaded', () =
   });
   assert.match(
     uploaded,
-    /\| Receipt \| <a href="https:\/\/github\.com\/[^"]+\/artifacts\/9">artifact <code>receipt<\/code><\/a>, file <code>\/tmp\/receipt\.json<\/code> \|/,
+    /^- <b>Receipt:<\/b> <a href="https:\/\/github\.com\/[^"]+\/artifacts\/9">artifact <code>receipt<\/code><\/a>, file <code>\/tmp\/receipt\.json<\/code>$/m,
   );
   const local = renderSuccess({ ...result, receipt: { path: 'receipt.json', note: 'not on a runner' } });
-  assert.match(local, /\| Receipt \| <code>receipt\.json<\/code>, not uploaded: not on a runner \|/);
+  assert.match(local, /^- <b>Receipt:<\/b> <code>receipt\.json<\/code>, not uploaded: not on a runner$/m);
 });
 
 test('links drop credentials; reused versions say so in the heading', () => {
@@ -399,53 +449,122 @@ test('links drop credentials; reused versions say so in the heading', () => {
     reused: true,
     uploadMs: undefined,
   });
-  assert.match(md, /^## ♻️ Reused <code>churn&#60;script&#62;<\/code> version 7: already registered/);
-  assert.match(md, /<a href="https:\/\/registry\.example\.test\/#\/m\/7">version 7<\/a>/);
+  assert.match(
+    md,
+    /^## ✅ Reused <code>churn&#60;script&#62;<\/code> <a href="https:\/\/registry\.example\.test\/#\/m\/7">version 7<\/a>: already registered/,
+  );
   assert.doesNotMatch(md, /fake-key/);
-  assert.match(md, /\| Upload \| none \(reused\) \|/);
+  assert.match(md, /^- <b>Files:<\/b> 3 files, 2\.00 KiB; nothing uploaded \(reused\)$/m);
 });
 
-test('the failure summary names the step, request, server message and what to do', () => {
-  const err = new ActionError('HTTP 404\nsecond line', {
-    step: 'Upload model',
-    method: 'PUT',
-    path: '/api/2.0/mlflow-artifacts/artifacts/x',
+test('the failure heading names the cause in words; what to do, then the request, each fact once', () => {
+  const err = new ActionError('HTTP 404', {
+    step: 'Check artifact proxy',
+    method: 'GET',
+    path: '/api/mlflow/api/2.0/mlflow-artifacts/artifacts',
     status: 404,
     serverMessage: '<h1>Not Found</h1>',
     hint: 'Route it.',
   });
   const md = renderFailure(err);
-  assert.match(md, /^## ❌ Model registration failed: Upload model\n/);
-  assert.match(md, /\| Error \| HTTP 404<br>second line \|/);
-  assert.match(md, /<code>PUT \/api\/2\.0\/mlflow-artifacts\/artifacts\/x<\/code> → HTTP 404/);
-  assert.match(md, /&#60;h1&#62;Not Found/);
-  assert.match(md, /\| What to do \| Route it\. \|/);
+  assert.equal(
+    md,
+    [
+      '## ❌ Model registration failed: artifact proxy /api/2.0/mlflow-artifacts answered 404',
+      '',
+      '> <b>What to do:</b> Route it.',
+      '',
+      '- <b>Step:</b> Check artifact proxy',
+      '- <b>Request:</b> <code>GET /api/mlflow/api/2.0/mlflow-artifacts/artifacts</code>',
+      '- <b>Server said:</b> &#60;h1&#62;Not Found&#60;/h1&#62;',
+      '',
+    ].join('\n'),
+  );
   assertWellFormed(md);
+
+  // 403 with an error code: the code once, in the heading.
+  const admin = renderFailure(
+    new ActionError('HTTP 403 REGISTRY_ADMIN_REQUIRED', {
+      step: 'Register model version',
+      method: 'POST',
+      path: '/api/mlflow/api/2.0/mlflow/registered-models/create',
+      status: 403,
+      code: 'REGISTRY_ADMIN_REQUIRED',
+      serverMessage: 'REGISTRY_ADMIN_REQUIRED: Admin access required for the model registry',
+      hint: 'Ask for an admin key.',
+    }),
+  );
+  assert.match(admin, /^## ❌ Model registration failed: MLflow registered-models\/create answered 403 REGISTRY&#95;ADMIN&#95;REQUIRED\n/);
+  assert.equal(admin.split('REGISTRY&#95;ADMIN&#95;REQUIRED').length, 2, admin);
+  assert.match(admin, /^- <b>Server said:<\/b> Admin access required for the model registry$/m);
+
+  // A message that says it in words already stays as it is; a second line goes below.
+  const dns = renderFailure(
+    new ActionError('could not resolve host mlflow.example.test\nsecond line', { step: 'Preflight', hint: 'Check it.' }),
+  );
+  assert.match(dns, /^## ❌ Model registration failed: could not resolve host mlflow\.example\.test\n/);
+  assert.match(dns, /^- <b>Details:<\/b> could not resolve host mlflow\.example\.test<br>second line$/m);
+  assert.match(
+    renderFailure(err, 'Promotion', { modelUrl: 'https://r.example.test/#/models/churn' }),
+    /^- <b>The model's page:<\/b> <a href="https:\/\/r\.example\.test\/#\/models\/churn">in the registry UI<\/a>$/m,
+  );
 });
 
-test('the checks table links the workflow run and keeps each check on one row', () => {
+test('verify: the heading names the failing check; the status once; results that do not wrap; no latency column', () => {
   const checks: Check[] = [
     { name: 'Tracking server', result: 'pass', latencyMs: 12, detail: 'answered' },
     {
       name: 'Artifact proxy',
       result: 'fail',
       latencyMs: 30,
-      detail: 'HTTP 404\nNot Found',
+      detail: 'HTTP 404',
       hint: 'Serve artifacts.',
-      request: 'GET /x → HTTP 404',
+      request: 'GET /api/2.0/mlflow-artifacts/artifacts → HTTP 404',
     },
   ];
   const md = renderChecks(checks, { trackingUri: 'http://127.0.0.1:5000/', modelName: 'churn', runUrl: result.runUrl });
-  assert.match(md, /^## ❌ Registry check failed: 1 of 2 checks failed\n/);
+  assert.match(md, /^## ❌ Registry check failed: Artifact proxy\n\n> <b>What to do:<\/b> Serve artifacts\.\n\n/);
+  assert.match(md, /^\| Check \| Result \| Detail \|$/m);
   assert.match(
     md,
-    /\| Artifact proxy \| ❌ fail \| 30 ms \| HTTP 404<br>Not Found<br>Request: <code>GET \/x → HTTP 404<\/code><br><b>What to do:<\/b> Serve artifacts\. \|/,
+    /^\| Artifact proxy \| ❌&nbsp;fail \| artifact proxy \/api\/2\.0\/mlflow-artifacts answered 404<br>Request: <code>GET \/api\/2\.0\/mlflow-artifacts\/artifacts<\/code> \|$/m,
   );
-  assert.match(
-    md,
-    /Read-only: nothing was written\. <a href="https:\/\/github\.com\/acme\/churn\/actions\/runs\/1\/attempts\/1">Workflow run<\/a>\./,
-  );
+  assert.match(md, /^\| Tracking server \| ✅&nbsp;pass \| answered \|$/m);
+  assert.doesNotMatch(md, /Latency|30 ms|<details>|this run|Workflow run/);
   assertWellFormed(md);
+
+  const two = renderChecks([{ ...checks[1]!, name: 'Key validation' }, checks[1]!], { trackingUri: 'http://x.test/', modelName: '' });
+  assert.match(two, /^## ❌ Registry check failed: Key validation, Artifact proxy\n/);
+});
+
+test('verify: all passed is one line, the table collapsed; warnings name the check; all skipped is not a pass', () => {
+  const pass = (name: string): Check => ({ name, result: 'pass', latencyMs: 5, detail: 'ok' });
+  const six = ['A', 'B', 'C', 'D', 'E', 'F'].map(pass);
+  const target = { trackingUri: 'http://127.0.0.1:5000/', modelName: 'churn' };
+  const ok = renderChecks(six, target);
+  assert.match(ok, /^## ✅ 6 checks passed\n/);
+  assert.match(ok, /<details><summary>The 6 checks<\/summary>\n\n\| Check \| Result \| Detail \|/);
+  assertWellFormed(ok);
+
+  const warned = renderChecks(
+    [...six.slice(0, 5), { name: 'Key validation', result: 'warn', latencyMs: 1, detail: 'read-only', hint: 'Use a write key.' }],
+    target,
+  );
+  assert.match(warned, /^## ⚠️ 5 checks passed, 1 warning: Key validation\n\n> <b>What to do:<\/b> Use a write key\.\n/);
+
+  const none = renderChecks(
+    [
+      { name: 'API key present', result: 'skipped', latencyMs: undefined, detail: 'No api-key: expected on pull requests from forks.' },
+      { name: 'Key validation', result: 'skipped', latencyMs: undefined, detail: 'needs the api-key.' },
+    ],
+    target,
+  );
+  assert.match(none, /^## ⏭️ Registry not checked: all 2 checks were skipped\n\nNo api-key&#58; expected on pull requests from forks\.\n/);
+  assert.doesNotMatch(none, /✅/);
+  assertWellFormed(none);
+
+  const someSkipped = renderChecks([pass('A'), { name: 'B', result: 'skipped', latencyMs: undefined, detail: 'not used' }], target);
+  assert.match(someSkipped, /^## ✅ 1 check passed, 1 skipped\n/);
 });
 
 test('bytes and durations read at a glance', () => {
@@ -459,39 +578,53 @@ test('bytes and durations read at a glance', () => {
 test('a dry run with token metadata says what a real run would set and send', () => {
   const hokusai = { tokenId: 'XRAY', metric: 'auroc', value: '0.82', proposalId: 'P-1', notify: true };
   const md = renderPlan({ ...plan, hokusai });
+  assert.match(md, /^## ✅ Dry run: would register <code>churn<\/code>\n\nNothing was written to the registry\.\n/);
   assert.match(
     md,
-    /\| Hokusai \| token <code>XRAY<\/code>, proposal <code>P-1<\/code>, <code>auroc<\/code> = 0\.82; a real run tags the version and sends the registration event \|/,
+    /^- <b>Hokusai:<\/b> token <code>XRAY<\/code>, proposal <code>P-1<\/code>, <code>auroc<\/code> = 0\.82; a real run tags the version and sends the registration event$/m,
   );
   assert.match(renderPlan({ ...plan, hokusai: { ...hokusai, notify: false } }), /notify-hokusai is false: no event/);
   assert.doesNotMatch(renderPlan(plan), /Hokusai/);
+  assertWellFormed(md);
 });
 
-test('the dry run links the workflow run', () => {
-  assert.match(
-    renderPlan({ ...plan, runUrl: 'https://github.com/o/r/actions/runs/1/attempts/1' }),
-    /\| Workflow run \| <a href="https:\/\/github.com\/o\/r\/actions\/runs\/1\/attempts\/1">this run<\/a> \|/,
-  );
+test('the dry run links the commit, not the workflow run the reader is on', () => {
+  const md = renderPlan({
+    ...plan,
+    commitUrl: 'https://github.com/o/r/commit/0123456789abcdef',
+    runUrl: 'https://github.com/o/r/actions/runs/1/attempts/1',
+  });
+  assert.match(md, /^- <b>Commit:<\/b> <a href="https:\/\/github\.com\/o\/r\/commit\/0123456789abcdef"><code>0123456789ab<\/code><\/a>$/m);
+  assert.doesNotMatch(md, /actions\/runs/);
 });
 
 test('promote without aliases names what it did: announced, tagged, or would tag', () => {
   const about = { tokenId: 'XRAY', metric: 'auroc', value: '0.82', proposalId: 'XRAY' };
   const bare = { ...promotion, aliases: [] };
-  assert.match(renderPromotion({ ...bare, hokusai: { ...about, event: 'sent' } }), /^## 🚀 Announced <code>churn<\/code> version 5\n/);
-  assert.match(
-    renderPromotion({ ...bare, hokusai: { ...about, event: 'skipped', detail: 'notify-hokusai is false' } }),
-    /^## 🚀 Tagged <code>churn<\/code> version 5\n/,
+  const v5 = '<a href="http://127.0.0.1:5000/#/models/churn/versions/5">version 5</a>';
+  assert.ok(renderPromotion({ ...bare, hokusai: { ...about, event: 'sent' } }).startsWith(`## ✅ Announced <code>churn</code> ${v5}\n`));
+  assert.ok(
+    renderPromotion({ ...bare, hokusai: { ...about, event: 'skipped', detail: 'notify-hokusai is false' } }).startsWith(
+      `## ✅ Tagged <code>churn</code> ${v5}\n`,
+    ),
   );
-  assert.match(
-    renderPromotion({ ...bare, hokusai: { ...about, event: 'failed', detail: 'HTTP 502' } }),
-    /^## 🚀 Tagged <code>churn<\/code> version 5 · ⚠️ Hokusai not notified/,
+  const failed = renderPromotion({
+    ...bare,
+    hokusai: { ...about, event: 'failed', detail: 'HTTP 502', failure: { message: 'HTTP 502', status: 502, hint: 'Run it again.' } },
+  });
+  assert.ok(
+    failed.startsWith(`## ❌ Hokusai not told about <code>churn</code> ${v5}: HTTP 502\n\n> <b>What to do:</b> Run it again.\n`),
+    failed,
   );
+  assertWellFormed(failed);
   const dry = renderPromotion({
     ...bare,
     dryRun: true,
     hokusai: { ...about, event: 'skipped', detail: 'dry run: a real run tags the version' },
   });
-  assert.match(dry, /^## 🧪 Dry run: would tag <code>churn<\/code> version 5/);
-  assert.match(dry, /\| Hokusai \| ⏭️ dry run&#58; a real run tags the version; proposal <code>XRAY<\/code> for token <code>XRAY<\/code>/);
-  assert.match(renderPromotion(promotion), /^## 🚀 Promoted <code>churn<\/code> version 5 to /);
+  assert.ok(dry.startsWith(`## ✅ Dry run: would tag <code>churn</code> ${v5}`));
+  assert.match(
+    dry,
+    /^- <b>Hokusai:<\/b> ⏭️ dry run&#58; a real run tags the version; proposal <code>XRAY<\/code> for token <code>XRAY<\/code>/m,
+  );
 });
