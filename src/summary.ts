@@ -8,7 +8,6 @@
 // ❌ exit 1, ⏭️ nothing was checked), then the few facts a reader needs, as a list; the
 // rest (ids, digest, source, timings, files) is collapsed in <details>.
 import { Buffer } from 'node:buffer';
-import type { ActionError } from './errors.ts';
 import type { Check } from './checks.ts';
 import { escapeBidi, redactSecrets } from './log.ts';
 
