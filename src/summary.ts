@@ -364,10 +364,12 @@ export function renderSuccess(r: RegisteredResult, opts: RenderOptions = {}): st
   if (r.tags.length > MAX_TAGS) tags.push(`and ${plural(r.tags.length - MAX_TAGS, 'more tag')}`);
   const upload =
     r.uploadMs === undefined
-      ? 'nothing uploaded (reused)'
-      : `uploaded in ${formatDuration(r.uploadMs)}, ${formatBytes((r.bytes / Math.max(r.uploadMs, 1)) * 1000)}/s`;
+      ? '; nothing uploaded (reused)'
+      : opts.comment
+        ? ''
+        : `; uploaded in ${formatDuration(r.uploadMs)}, ${formatBytes((r.bytes / Math.max(r.uploadMs, 1)) * 1000)}/s`;
   const rest: Row[] = [
-    ['Files', `${plural(r.files, 'file')}, ${formatBytes(r.bytes)}; ${upload}`],
+    ['Files', `${plural(r.files, 'file')}, ${formatBytes(r.bytes)}${upload}`],
     ['Digest', code(r.digest)],
     ['Source', r.source ? code(r.source, TEXT_MAX) : undefined],
     ['Run id', r.runId ? code(r.runId) : undefined],
