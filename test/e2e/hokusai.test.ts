@@ -205,8 +205,14 @@ describe('Hokusai registration: token tags, registration event, receipt', () => 
     // The version is in the outputs and the summary all the same.
     assert.equal(first.outputs['model-version'], '1');
     assert.equal(first.outputs['hokusai-event'], 'failed');
-    assert.match(first.summary, /Registered <code>hokusai-retry<\/code> version 1/);
-    assert.match(first.summary, /Hokusai not notified/);
+    // The step exits 1, so the heading is red, names the cause, and the error is said once.
+    assert.match(
+      first.summary,
+      /^## ❌ Hokusai not told about <code>hokusai-retry<\/code> <a href="[^"]+">version 1<\/a>: .*answered 502\n/,
+    );
+    assert.match(first.summary, /^- <b>Model URI:<\/b> <code>models&#58;\/hokusai-retry\/1<\/code>$/m);
+    assert.doesNotMatch(first.summary, /✅/);
+    assert.equal(first.summary.split('What to do').length, 2);
     assert.match(first.stdout, /::notice title=Receipt not uploaded::/, 'outside the Actions runtime the receipt stays on disk');
     const tags = await versionTags('hokusai-retry', '1');
     assert.equal(tags.hokusai_token_id, 'XRAY-7');
@@ -219,7 +225,7 @@ describe('Hokusai registration: token tags, registration event, receipt', () => 
     const announce = await runAction(inputs({ mode: 'promote', 'model-name': 'hokusai-retry', version: '1', 'model-path': '', ...token }));
     assert.equal(announce.code, 0, announce.stdout);
     assert.equal(announce.outputs['hokusai-event'], 'sent');
-    assert.match(announce.summary, /Announced <code>hokusai-retry<\/code> version 1/);
+    assert.match(announce.summary, /^## ✅ Announced <code>hokusai-retry<\/code> <a href="[^"]+">version 1<\/a>\n/);
     assert.equal(proxy.events.length, before + 1);
     assert.equal(proxy.events.at(-1)!.status, 200);
     assert.equal((proxy.events.at(-1)!.body as { version: string }).version, '1');

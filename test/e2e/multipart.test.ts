@@ -68,7 +68,7 @@ test('an S3-backed server: the large file goes up in parts, and reads back byte 
   assert.match(r.stdout, /::debug::POST \/api\/2\.0\/mlflow-artifacts\/mpu\/create\/\d+\/[0-9a-f]{32}\/artifacts\/model → 200/);
   assert.match(r.stdout, /::debug::POST \/api\/2\.0\/mlflow-artifacts\/mpu\/complete\/.+ → 200/);
   assert.equal((r.stdout.match(/::debug::PUT \/mlflow-e2e\/.+weights\.bin → 200/g) ?? []).length, 3, 'three parts, straight to the bucket');
-  assert.match(r.summary, /\| Upload \| .+\/s \|/);
+  assert.match(r.summary, /^- <b>Files:<\/b> .+; uploaded in .+\/s$/m);
   const back = await readBack(s3Server, 'big-s3', r.outputs['model-version']!);
   assert.deepEqual(back.mismatches, []);
   assert.equal(back.files_identical, true);

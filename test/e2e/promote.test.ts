@@ -80,8 +80,10 @@ describe('promote mode against a real MLflow server', () => {
     assert.match(r.outputs.digest ?? '', /^sha256:[0-9a-f]{64}$/);
     assert.match(r.outputs['run-id'] ?? '', /^[0-9a-f]{32}$/);
     assert.deepEqual(await aliasesOf('promo', ['champion', 'staging']), { champion: '1', staging: '2' });
-    assert.match(r.summary, /🚀/);
-    assert.match(r.summary, /champion/);
+    assert.match(
+      r.summary,
+      /^## ✅ Promoted <code>promo<\/code> <a href="[^"]+">version 1<\/a> to <code>champion<\/code>, <code>staging<\/code>\n/,
+    );
 
     // Only the alias changed: no run, no version, no experiment.
     const after = await registryState(mlflow.url);
@@ -104,7 +106,7 @@ describe('promote mode against a real MLflow server', () => {
     const dry = await runAction(plain({ mode: 'promote', 'model-name': 'promo-v', aliases: 'prod', version: '1', 'dry-run': 'true' }));
     assert.equal(dry.code, 0, dry.stdout);
     assert.equal(dry.outputs['model-version'], '1');
-    assert.match(dry.summary, /🧪/);
+    assert.match(dry.summary, /^## ✅ Dry run: would promote <code>promo-v<\/code> /);
     assert.deepEqual(await aliasesOf('promo-v', ['prod']), { prod: null });
 
     const r = await runAction(plain({ mode: 'promote', 'model-name': 'promo-v', aliases: 'prod', version: '1' }));
@@ -194,7 +196,9 @@ describe('the pull-request comment', () => {
       assert.equal(gh.comments.length, 1, 'one comment, updated');
       assert.ok(gh.calls.some((c) => c.startsWith('PATCH /repos/acme/churn-model/issues/comments/1')));
       assert.match(gh.comments[0]!.body, /<!-- hokusai-register-model-action:/);
-      assert.match(gh.comments[0]!.body, /Registry check passed/);
+      assert.match(gh.comments[0]!.body, /\n## ✅ \d+ checks passed/);
+      // One footer line: the commit, when, and the run.
+      assert.match(gh.comments[0]!.body, /\n<sub>For commit <code>[0-9a-f]{12}<\/code> · updated \d{4}-\d\d-\d\d \d\d:\d\d UTC<\/sub>\n$/);
       assert.ok(gh.auth.every((a) => a === `Bearer ${GH_TOKEN}`));
       assert.ok(!second.visibleStdout.includes(GH_TOKEN));
       assert.ok(!gh.comments.some((c) => c.body.includes(GH_TOKEN)), 'the token is never in a comment');

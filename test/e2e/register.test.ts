@@ -173,11 +173,14 @@ describe('register mode against a real MLflow server', () => {
     assert.equal(o.digest, expectedDigest(modelDir));
 
     // The summary a person reads.
-    assert.match(r.summary, /## ✅ Registered <code>churn-classifier<\/code> version 1/);
-    assert.match(r.summary, /<a href="[^"]+\/api\/mlflow\/#\/models\/churn-classifier\/versions\/1">version 1<\/a>/);
-    assert.match(r.summary, /<code>staging<\/code> <code>candidate<\/code>/);
-    assert.match(r.summary, /\| Files \| \d+ files, [\d.]+ KiB \|/);
-    assert.match(r.summary, /\| Duration \| /);
+    assert.match(
+      r.summary,
+      /^## ✅ Registered <code>churn-classifier<\/code> <a href="[^"]+\/api\/mlflow\/#\/models\/churn-classifier\/versions\/1">version 1<\/a>\n/,
+    );
+    assert.match(r.summary, /^- <b>Aliases:<\/b> <code>staging<\/code> <code>candidate<\/code>$/m);
+    assert.match(r.summary, /^- <b>MLflow run:<\/b> <a href="[^"]+\/api\/mlflow\/#\/experiments\/\d+\/runs\/[0-9a-f]{32}">/m);
+    assert.match(r.summary, /^- <b>Files:<\/b> \d+ files, [\d.]+ KiB; uploaded in /m);
+    assert.match(r.summary, /\| <b>Total<\/b> \| /);
 
     // MLflow's own client: byte-identical files, same predictions, aliases, lineage.
     const back = await readback(proxy.trackingUri, 'churn-classifier', '1', ['staging', 'candidate'], KEY);
@@ -314,7 +317,7 @@ describe('register mode against a real MLflow server', () => {
     assert.equal(again.outputs['run-id'], first.outputs['run-id']);
     assert.equal(again.outputs.digest, first.outputs.digest);
     assert.match(again.stdout, /was registered for commit 222222222222 with the same content: reusing it/);
-    assert.match(again.summary, /## ♻️ Reused <code>rerun-model<\/code> version 1/);
+    assert.match(again.summary, /^## ✅ Reused <code>rerun-model<\/code> <a href="[^"]+">version 1<\/a>: already registered/);
     const afterAgain = await registryState(mlflow.url);
     assert.equal(afterAgain.versions.length, before.versions.length, 'no duplicate version');
     assert.equal(afterAgain.runs.length, before.runs.length, 'no new run');
@@ -393,7 +396,11 @@ describe('register mode against a real MLflow server', () => {
       assert.match(message, /Check artifact proxy failed: HTTP 404/);
       assert.match(message, /request: GET \/api\/mlflow\/api\/2\.0\/mlflow-artifacts\/artifacts → HTTP 404/);
       assert.match(message, /artifact proxy route \(\/api\/2\.0\/mlflow-artifacts\/\*\) is not served/);
-      assert.match(r.summary, /## ❌ Model registration failed: Check artifact proxy/);
+      assert.match(
+        r.summary,
+        /^## ❌ Model registration failed: artifact proxy \/api\/2\.0\/mlflow-artifacts answered 404\n\n> <b>What to do:<\/b> /,
+      );
+      assert.match(r.summary, /^- <b>Step:<\/b> Check artifact proxy$/m);
       assertNoKey(r);
       assert.deepEqual(await registryState(mlflow.url), beforeState, 'nothing was written: no experiment, run, model or version');
     } finally {

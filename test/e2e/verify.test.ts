@@ -87,9 +87,10 @@ describe('mode: verify', () => {
     }
     assert.match(checks['Key validation']!.detail, /Valid for "platform"; scopes: read, write/);
     assert.match(checks.Model!.detail, /"existing" exists; latest version 2; aliases: champion → 1/);
-    assert.match(r.summary, /## ✅ Registry check passed/);
-    assert.match(r.summary, /\| Check \| Result \| Latency \| Detail \|/);
-    assert.match(r.summary, /\| Artifact proxy \| ✅ pass \| \d+ ms \|/);
+    // All passed: one line, and the table collapsed.
+    assert.match(r.summary, /^## ✅ 6 checks passed\n/);
+    assert.match(r.summary, /<details><summary>The 6 checks<\/summary>\n\n\| Check \| Result \| Detail \|/);
+    assert.match(r.summary, /^\| Artifact proxy \| ✅&nbsp;pass \| /m);
     assert.match(r.summary, /Read-only: nothing was written/);
     assertNoSecret(r, KEYS);
     assert.deepEqual(await registryState(mlflow.url), before);
@@ -115,7 +116,9 @@ describe('mode: verify', () => {
     for (const name of ['Key validation', 'Tracking server', 'Model registry', 'Artifact proxy'])
       assert.equal(checks[name]!.result, 'skipped');
     assert.match(r.stdout, /^::notice title=No API key::/m);
-    assert.match(r.summary, /⏭️ skipped/);
+    // Nothing was checked: not a green tick.
+    assert.match(r.summary, /^## ⏭️ Registry not checked: all \d+ checks were skipped\n/);
+    assert.doesNotMatch(r.summary, /✅/);
     assert.deepEqual(await registryState(mlflow.url), before);
   });
 
@@ -125,7 +128,7 @@ describe('mode: verify', () => {
     assert.equal(r.outputs.status, 'fail');
     assert.equal(checksOf(r)['API key present']!.result, 'fail');
     assert.match(errorOf(r), /1 of 5 checks failed:\n {2}- API key present: api-key is empty and require-key is true/);
-    assert.match(r.summary, /## ❌ Registry check failed: 1 of 5 checks failed/);
+    assert.match(r.summary, /^## ❌ Registry check failed: API key present\n\n> <b>What to do:<\/b> Pass the key from a secret/);
     assert.doesNotMatch(r.summary, /Registry check failed: Check the registry/, 'the checks table is the one failure report');
   });
 
@@ -137,7 +140,7 @@ describe('mode: verify', () => {
     assert.equal(c.result, 'warn');
     assert.match(c.detail, /read-only; scopes: read\. Registering a model will fail/);
     assert.match(r.stdout, /^::warning title=Key validation::/m);
-    assert.match(r.summary, /## ⚠️ Registry check passed with 1 warning/);
+    assert.match(r.summary, /^## ⚠️ 5 checks passed, 1 warning: Key validation\n/);
     assertNoSecret(r, KEYS);
   });
 
@@ -148,6 +151,7 @@ describe('mode: verify', () => {
     assert.equal(checks['API key present']!.result, 'skipped');
     assert.equal(checks['Key validation']!.result, 'skipped');
     assert.equal(checks['Artifact proxy']!.result, 'pass');
+    assert.match(r.summary, /^## ✅ \d+ checks passed, 2 skipped\n/);
   });
 });
 
@@ -164,10 +168,10 @@ describe('dry-run: true', () => {
       aliases: 'staging',
     });
     assert.equal(r.code, 0, r.stdout);
-    assert.match(r.summary, /## 🧪 Dry run: would register <code>existing<\/code>/);
-    assert.match(r.summary, /\| Model \| <code>existing<\/code> \(exists\) \|/);
-    assert.match(r.summary, /\| Files \| \d+ files, [\d.]+ KiB \|/);
-    assert.match(r.summary, /\| Version for this commit \| version 2 has the same content: a real run would reuse it \|/);
+    assert.match(r.summary, /^## ✅ Dry run: would register <code>existing<\/code>\n/);
+    assert.match(r.summary, /^- <b>Model:<\/b> <code>existing<\/code> \(exists\)$/m);
+    assert.match(r.summary, /^- <b>Files:<\/b> \d+ files, [\d.]+ KiB$/m);
+    assert.match(r.summary, /^- <b>Version for this commit:<\/b> version 2 has the same content: a real run would reuse it$/m);
     assert.match(r.summary, /Nothing was written/);
     assert.match(r.outputs.digest ?? '', /^sha256:[0-9a-f]{64}$/);
     assert.equal(r.outputs['model-name'], 'existing');
@@ -189,9 +193,9 @@ describe('dry-run: true', () => {
       'experiment-name': 'never-created',
     });
     assert.equal(r.code, 0, r.stdout);
-    assert.match(r.summary, /\| Model \| <code>never-registered<\/code> \(would be created\) \|/);
-    assert.match(r.summary, /\| Experiment \| <code>never-created<\/code> \(would be created\) \|/);
-    assert.match(r.summary, /\| Version for this commit \| none yet \|/);
+    assert.match(r.summary, /^- <b>Model:<\/b> <code>never-registered<\/code> \(would be created\)$/m);
+    assert.match(r.summary, /^- <b>Experiment:<\/b> <code>never-created<\/code> \(would be created\)$/m);
+    assert.match(r.summary, /^- <b>Version for this commit:<\/b> none yet$/m);
     assert.deepEqual(await registryState(mlflow.url), before);
   });
 
@@ -206,6 +210,7 @@ describe('dry-run: true', () => {
     });
     assert.equal(r.code, 1);
     assert.match(errorOf(r), /Validate API key failed: the key has no write scope/);
-    assert.match(r.summary, /## ❌ Dry run failed: Validate API key/);
+    assert.match(r.summary, /^## ❌ Dry run failed: the key has no write scope/);
+    assert.match(r.summary, /^- <b>Step:<\/b> Validate API key$/m);
   });
 });
