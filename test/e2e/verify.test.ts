@@ -140,7 +140,7 @@ describe('mode: verify', () => {
     assert.equal(c.result, 'warn');
     assert.match(c.detail, /read-only; scopes: read\. Registering a model will fail/);
     assert.match(r.stdout, /^::warning title=Key validation::/m);
-    assert.match(r.summary, /^## ⚠️ 5 checks passed, 1 warning: Key validation\n/);
+    assert.match(r.summary, /^## ⚠️ 4 checks passed, 1 warning: Key validation\n/);
     assertNoSecret(r, KEYS);
   });
 
