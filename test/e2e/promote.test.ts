@@ -197,8 +197,11 @@ describe('the pull-request comment', () => {
       assert.ok(gh.calls.some((c) => c.startsWith('PATCH /repos/acme/churn-model/issues/comments/1')));
       assert.match(gh.comments[0]!.body, /<!-- hokusai-register-model-action:/);
       assert.match(gh.comments[0]!.body, /\n## ✅ \d+ checks passed/);
-      // One footer line: the commit, when, and the run.
-      assert.match(gh.comments[0]!.body, /\n<sub>For commit <code>[0-9a-f]{12}<\/code> · updated \d{4}-\d\d-\d\d \d\d:\d\d UTC<\/sub>\n$/);
+      // One footer line: the commit (the PR's head), when, and the run, each linked once.
+      assert.match(
+        gh.comments[0]!.body,
+        /\n<sub>For commit <a href="https:\/\/github\.com\/acme\/churn-model\/commit\/a{39}1"><code>a{12}<\/code><\/a> · updated \d{4}-\d\d-\d\d \d\d:\d\d UTC · <a href="https:\/\/github\.com\/acme\/churn-model\/actions\/runs\/4242\/attempts\/1">workflow run<\/a><\/sub>\n$/,
+      );
       assert.ok(gh.auth.every((a) => a === `Bearer ${GH_TOKEN}`));
       assert.ok(!second.visibleStdout.includes(GH_TOKEN));
       assert.ok(!gh.comments.some((c) => c.body.includes(GH_TOKEN)), 'the token is never in a comment');

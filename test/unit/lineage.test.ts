@@ -20,6 +20,7 @@ test('on push: the pushed commit and branch, and the run URL of this attempt', (
   assert.equal(l.commit, 'a'.repeat(40));
   assert.equal(l.branch, 'main');
   assert.equal(l.runUrl, 'https://github.com/acme/churn/actions/runs/42/attempts/2');
+  assert.equal(l.commitUrl, `https://github.com/acme/churn/commit/${'a'.repeat(40)}`);
   assert.equal(l.prNumber, undefined);
   const tags = Object.fromEntries(lineageTags(l, 'sha256:d').map((t) => [t.key, t.value]));
   assert.deepEqual(tags, {
@@ -44,6 +45,7 @@ test('on pull_request: the PR head commit and branch, not the merge commit', () 
     payload: { pull_request: { number: 7, head: { sha: 'b'.repeat(40), ref: 'feature/x' } } },
   });
   assert.equal(l.commit, 'b'.repeat(40));
+  assert.equal(l.commitUrl, `https://github.com/acme/churn/commit/${'b'.repeat(40)}`, 'the head commit the comment is for');
   assert.equal(l.prNumber, '7');
   const source = Object.fromEntries(mlflowSourceTags(l, 'https://github.com').map((t) => [t.key, t.value]));
   assert.equal(source['mlflow.source.git.commit'], 'b'.repeat(40));
@@ -54,6 +56,7 @@ test('on pull_request: the PR head commit and branch, not the merge commit', () 
 test('outside a workflow run, empty values are left out rather than written as ""', () => {
   const l = lineageFrom({ ...push, ref: 'refs/tags/v1', runId: 0, runAttempt: 0, repository: '', actor: '', workflow: '' });
   assert.equal(l.runUrl, undefined);
+  assert.equal(l.commitUrl, undefined);
   const keys = lineageTags(l, 'sha256:d').map((t) => t.key);
   assert.deepEqual(keys, ['git_sha', 'git_ref', 'github_event_name', 'model_digest']);
   assert.equal(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ActionError } from '../../src/errors.ts';
-import { apiUrl, artifactBaseUrl, encodePath, isBelow, versionUiUrl } from '../../src/urls.ts';
+import { apiUrl, artifactBaseUrl, encodePath, experimentUiUrl, isBelow, modelUiUrl, runUiUrl, versionUiUrl } from '../../src/urls.ts';
 import { fileUrl } from '../../src/stores/proxy.ts';
 
 const hokusai = new URL('https://registry.hokus.ai/api/mlflow');
@@ -54,6 +54,11 @@ test('version pages: Hokusai serves its UI at /mlflow, a plain server at its roo
     versionUiUrl(new URL('http://127.0.0.1:5000/api/mlflow'), 'm', '1'),
     'http://127.0.0.1:5000/api/mlflow/#/models/m/versions/1',
   );
+  // The model, the experiment and the run, below the same UI.
+  assert.equal(modelUiUrl(hokusai, 'churn model'), 'https://registry.hokus.ai/mlflow/#/models/churn%20model');
+  assert.equal(experimentUiUrl(hokusai, '12'), 'https://registry.hokus.ai/mlflow/#/experiments/12');
+  assert.equal(runUiUrl(hokusai, '12', 'abc'), 'https://registry.hokus.ai/mlflow/#/experiments/12/runs/abc');
+  assert.equal(runUiUrl(plain, '0', 'r/1'), 'http://127.0.0.1:5000/#/experiments/0/runs/r%2F1');
 });
 
 test('artifact locations that leave the tracking URI after normalisation are refused, however the dots are written', () => {
