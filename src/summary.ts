@@ -274,12 +274,16 @@ function hokusaiEvent(h: HokusaiResult): string {
   return `proposal ${code(h.proposalId)} for token ${code(h.tokenId)} (${code(h.metric)} = ${text(h.value, INLINE_MAX)})`;
 }
 
+/** A failed event fails the step: its heading is red even when no request details came with it. */
+const eventFailed = (h: HokusaiResult): Failure | undefined =>
+  h.event !== 'failed' ? undefined : (h.failure ?? { message: h.detail || 'the registration event was not sent', hint: '' });
+
 /** A failed event's reason is in the heading, not here: each fact once. */
 function hokusaiText(h: HokusaiResult): string {
   const detail = h.detail ? text(h.detail) : '';
   if (h.event === 'sent') return `✅ event sent: ${hokusaiEvent(h)}`;
   if (h.event === 'skipped') return `⏭️ ${detail || 'not sent'}; ${hokusaiEvent(h)}`;
-  return `❌ <b>event not sent</b>: ${hokusaiEvent(h)}${h.failure ? '' : detail ? `<br>${detail}` : ''}`;
+  return `❌ <b>event not sent</b>: ${hokusaiEvent(h)}`;
 }
 
 /**
@@ -343,7 +347,7 @@ export function renderSuccess(r: RegisteredResult, opts: RenderOptions = {}): st
   if (r.aliases.length > MAX_ALIASES) aliases.push(`and ${count(r.aliases.length - MAX_ALIASES)} more`);
   const version = link(`version ${text(r.version, INLINE_MAX)}`, r.versionUrl);
   const h = r.hokusai;
-  const failed = h?.event === 'failed' && h.failure ? h.failure : undefined;
+  const failed = h && eventFailed(h);
 
   // The first screen: what a reader came for.
   const main: Row[] = [
@@ -426,7 +430,7 @@ export function renderPromotion(p: PromotionResult, opts: RenderOptions = {}): s
   const timings = opts.comment ? '' : renderTimings(p.timings, p.durationMs);
   const more = collapsed('Details: digest, source, run' + (timings ? ', timings' : ''), `${facts(rest)}${timings ? `\n${timings}` : ''}`);
   const to = shown.length ? ` to ${shown.map((a) => code(a.alias)).join(', ')}${p.aliases.length > shown.length ? ', …' : ''}` : '';
-  const failed = p.hokusai?.event === 'failed' && p.hokusai.failure ? p.hokusai.failure : undefined;
+  const failed = p.hokusai && eventFailed(p.hokusai);
   // Without aliases, promote only tags the version with the token and (if it may) announces it.
   const verb = shown.length ? 'Promoted' : p.hokusai?.event === 'sent' ? 'Announced' : 'Tagged';
   let top: string;
