@@ -82,7 +82,7 @@ describe('promote mode against a real MLflow server', () => {
     assert.deepEqual(await aliasesOf('promo', ['champion', 'staging']), { champion: '1', staging: '2' });
     assert.match(
       r.summary,
-      /^## ✅ Promoted <code>promo<\/code> <a href="[^"]+">version 1<\/a> to <code>champion<\/code>, <code>staging<\/code>\n/,
+      /^## ✅ Promoted <code>promo<\/code> <a href="[^"]+">version 1<\/a> to <code>champion<\/code>\n\n- <b>Aliases:<\/b> <code>champion<\/code>: none → 1\n/,
     );
 
     // Only the alias changed: no run, no version, no experiment.
