@@ -74,6 +74,7 @@ export interface RegisteredResult {
   /** The MLflow run and its experiment in the registry UI. */
   mlflowRunUrl?: string;
   experimentUrl?: string;
+  /** The workflow run. Not linked: the summary is on its page (the PR comment's footer links it). */
   runUrl: string | undefined;
   durationMs: number;
   /** The version was registered before for this commit and content, and reused. */
@@ -102,6 +103,7 @@ export interface PromotionResult {
   digest: string | undefined;
   source: string | undefined;
   runId: string | undefined;
+  /** The workflow run. Not linked: the summary is on its page (the PR comment's footer links it). */
   runUrl: string | undefined;
   durationMs: number;
   timings: readonly Timing[];
@@ -530,6 +532,7 @@ export interface DryRunPlan {
   timings?: readonly Timing[];
   /** Token metadata a real run would set, and whether it would notify the platform. */
   hokusai?: { tokenId: string; metric: string; value: string; proposalId: string; notify: boolean };
+  /** The workflow run. Not linked: the summary is on its page (the PR comment's footer links it). */
   runUrl?: string;
 }
 
