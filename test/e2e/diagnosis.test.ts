@@ -281,18 +281,26 @@ describe('routing failures', () => {
     assert.equal(checksOf(r)['Model registry']!.result, 'pass');
   });
 
-  test('503: the server runs with --no-serve-artifacts (real server), in verify and register mode', async () => {
+  // With --no-serve-artifacts and no bucket, runs get a path on the server's own disk: no road
+  // reaches it, so both modes name the store and the two ways out, before anything is created.
+  test('--no-serve-artifacts with a local store (real server), in verify and register mode', async () => {
     const r = await assertCheckFailed(
       noServe,
       () => runAction({ ...verify, 'tracking-uri': noServe.url, 'auth-url': '' }),
-      'Artifact proxy',
-      [/HTTP 503/, /--no-serve-artifacts/],
+      'Artifact store',
+      [
+        /a path on the server \(a local artifact store\), which the action cannot write to yet/,
+        /--serve-artifacts/,
+        /artifact-store: s3:\/\//,
+      ],
     );
     assert.equal(checksOf(r)['Tracking server']!.result, 'pass');
+    assert.equal(checksOf(r)['Artifact proxy']!.result, 'skipped');
     await assertRegisterFailed(noServe, () => runAction({ ...register(), 'tracking-uri': noServe.url, 'auth-url': '' }), [
-      /Check artifact proxy failed: HTTP 503/,
-      /server said: .*--no-serve-artifacts/,
-      /Start it with --serve-artifacts/,
+      /a path on the server \(a local artifact store\)/,
+      /artifact-store: s3:\/\/<bucket>\/<prefix>/,
+      /--serve-artifacts/,
+      /Nothing was registered/,
     ]);
   });
 });
