@@ -47,7 +47,7 @@ const RESPONSE_LIMIT_BYTES = 8 * 1024 * 1024;
 const ABORT_TIMEOUT_MS = 1500;
 
 export function s3Store(road: BucketRoad, o: S3StoreOptions): ArtifactStore {
-  const conn = lazyConnection(o);
+  const conn = lazyConnection(o, road.base.bucket);
   const destination = (run: { experiment_id: string; run_id: string; artifact_uri: string }): S3Location => {
     const to = runDestination(road, run, o.artifactPath);
     if (typeof to === 'string') throw new ActionError(to, { step: UPLOAD, hint: 'Report this with the server version.' });
@@ -102,15 +102,12 @@ interface Connection {
     op: string,
     at: S3Location,
     action: string,
-    call: (api: S3Api, options: SendOptions) => Promise<T>,
-    body?: BodyAttempt,
+    call: (api: S3Api, options: SendOptions, body: Readable | undefined) => Promise<T>,
+    open?: () => Readable,
   ): Promise<T>;
   /** Gives an open multipart upload back, quickly and whatever happens: never throws. */
   abort(at: S3Location, uploadId: string): Promise<void>;
 }
-
-/** A command whose body is a stream is rebuilt for every attempt. */
-type BodyAttempt = true;
 
 interface SendOptions {
   abortSignal?: AbortSignal;
@@ -164,12 +161,12 @@ function endpointError(name: string, what: string, hint: string): ActionError {
   return new ActionError(`${name} ${what}`, { step: PREFLIGHT, hint });
 }
 
-function lazyConnection(o: S3StoreOptions): () => Promise<Connection> {
+function lazyConnection(o: S3StoreOptions, bucket: string): () => Promise<Connection> {
   let opened: Promise<Connection> | undefined;
-  return () => (opened ??= connect(o));
+  return () => (opened ??= connect(o, bucket));
 }
 
-async function connect(o: S3StoreOptions): Promise<Connection> {
+async function connect(o: S3StoreOptions, bucket: string): Promise<Connection> {
   const endpoint = s3Endpoint(o.env, o.allowInsecureHttp);
   const [sdk, { NodeHttpHandler }] = await Promise.all([import('@aws-sdk/client-s3'), import('@smithy/node-http-handler')]);
   // Every answer is read through a cap: a listing page is far below it.
@@ -181,20 +178,46 @@ async function connect(o: S3StoreOptions): Promise<Connection> {
       return out;
     }
   }
-  const region = o.env.AWS_REGION || o.env.AWS_DEFAULT_REGION || 'us-east-1';
-  const client = new sdk.S3Client({
-    region,
-    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
-    // The region is found from the bucket when the environment does not give it.
-    followRegionRedirects: true,
-    // Retries are ours: bodies are reopened and re-hashed, waits use the clock that was passed in.
-    maxAttempts: 1,
-    // Plain Content-Length bodies, which S3-compatible stores all take; the bytes are checked against the manifest as they are sent.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    customUserAgent: USER_AGENT,
-    requestHandler: new CappedHandler({ connectionTimeout: 10_000, socketTimeout: o.timeoutMs }),
-  });
+  const makeClient = (region: string) =>
+    new sdk.S3Client({
+      region,
+      ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+      // Retries are ours: bodies are reopened and re-hashed, waits use the clock that was passed in.
+      maxAttempts: 1,
+      // Plain Content-Length bodies, which S3-compatible stores all take; the bytes are checked against the manifest as they are sent.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      customUserAgent: USER_AGENT,
+      // The SDK would print straight to the console; its words go to the debug log.
+      logger: {
+        trace: () => {},
+        debug: () => {},
+        info: () => {},
+        warn: (m: unknown) => o.debug?.(redact(String(m), o.secrets)),
+        error: () => {},
+      },
+      requestHandler: new CappedHandler({ connectionTimeout: 10_000, socketTimeout: o.timeoutMs }),
+    });
+  const retrying = withRetries(o, endpoint);
+  // The region comes from the environment, or once from the bucket itself (HeadBucket answers
+  // with it, even on a redirect or a denial). The SDK's own redirect-following is not used: it
+  // would send an upload's body stream a second time, already read.
+  const locate = async (): Promise<string> => {
+    const locator = makeClient('us-east-1');
+    const found = await retrying(PREFLIGHT, 'HeadBucket', { bucket, key: '' }, 's3:ListBucket', 'us-east-1', async (opt) => {
+      try {
+        return (await locator.send(new sdk.HeadBucketCommand({ Bucket: bucket }), opt)).BucketRegion ?? 'us-east-1';
+      } catch (e) {
+        const said = (e as { $response?: { headers?: Record<string, string | undefined> } }).$response?.headers?.['x-amz-bucket-region'];
+        if (said && /^[a-z0-9-]{1,40}$/.test(said)) return said;
+        throw e;
+      }
+    });
+    o.debug?.(`the bucket ${bucket} is in ${found}`);
+    return found;
+  };
+  const region = o.env.AWS_REGION?.trim() || o.env.AWS_DEFAULT_REGION?.trim() || (await locate());
+  const client = makeClient(region);
   const api: S3Api = {
     list: (i, opt) => client.send(new sdk.ListObjectsV2Command(i), opt),
     put: (i, opt) => client.send(new sdk.PutObjectCommand(i), opt),
@@ -207,42 +230,7 @@ async function connect(o: S3StoreOptions): Promise<Connection> {
 
   return {
     endpoint,
-    async send(step, op, at, action, call, body) {
-      const started = o.clock.now();
-      for (let attempt = 1; ; attempt++) {
-        // Requests without a body get a total deadline; an upload only an idle limit (socketTimeout).
-        const deadline = body ? undefined : AbortSignal.timeout(o.timeoutMs);
-        const signals = [o.signal, deadline].filter((s) => s !== undefined);
-        try {
-          return await call(api, { abortSignal: signals.length ? AbortSignal.any(signals) : undefined });
-        } catch (thrown) {
-          const err = s3Failure(thrown, {
-            step,
-            op,
-            at,
-            action,
-            endpoint,
-            region,
-            secrets: o.secrets,
-            cancelled: o.signal?.aborted ?? false,
-            timedOut: deadline?.aborted ?? false,
-            nowMs: o.clock.now(),
-          });
-          if (!err.retry || o.signal?.aborted) throw err;
-          const wait = backoffMs(attempt, o.retry, o.random, err.retry.afterMs);
-          if (attempt > o.retry.maxRetries || o.clock.now() - started + wait > o.retry.budgetMs)
-            throw attempt === 1 ? err : new ActionError(`${err.message} (gave up after ${attempt} attempts)`, err.details());
-          o.onRetry?.(
-            `${op} ${s3Uri(at)}: ${err.retry.reason}; retry ${attempt} of ${o.retry.maxRetries} in ${(wait / 1000).toFixed(1)} s`,
-          );
-          try {
-            await o.clock.sleep(wait, o.signal);
-          } catch {
-            throw new ActionError('cancelled', { step, method: op, path: s3Uri(at), hint: 'The job was cancelled.', code: 'CANCELLED' });
-          }
-        }
-      }
-    },
+    send: (step, op, at, action, call, open) => retrying(step, op, at, action, region, (opt, body) => call(api, opt, body), open),
     async abort(at, uploadId) {
       // Not bound to the job's signal: a cancel is often why the upload is given back.
       await api.abort({ Bucket: at.bucket, Key: at.key, UploadId: uploadId }, { abortSignal: AbortSignal.timeout(ABORT_TIMEOUT_MS) }).then(
@@ -251,6 +239,73 @@ async function connect(o: S3StoreOptions): Promise<Connection> {
       );
     },
   };
+}
+
+/** One S3 request, retried on throttling, 5xx and lost connections; a failure becomes its diagnosis. */
+function withRetries(o: S3StoreOptions, endpoint: string | undefined) {
+  return async <T>(
+    step: string,
+    op: string,
+    at: S3Location,
+    action: string,
+    region: string,
+    call: (options: SendOptions, body: Readable | undefined) => Promise<T>,
+    open?: () => Readable,
+  ): Promise<T> => {
+    const started = o.clock.now();
+    for (let attempt = 1; ; attempt++) {
+      // Requests without a body get a total deadline; an upload only an idle limit (socketTimeout).
+      const deadline = open ? undefined : AbortSignal.timeout(o.timeoutMs);
+      // The SDK pipes a body without listening for its errors: a file that fails its check (or
+      // cannot be read) would be an uncaught exception and a stalled request. It ends the attempt.
+      const bodyFailed = new AbortController();
+      let bodyError: unknown;
+      const body = open?.().once('error', (e) => {
+        bodyError ??= e;
+        bodyFailed.abort(e);
+      });
+      const signals = [o.signal, deadline, body ? bodyFailed.signal : undefined].filter((s) => s !== undefined);
+      try {
+        return await call({ abortSignal: signals.length ? AbortSignal.any(signals) : undefined }, body);
+      } catch (thrown) {
+        body?.destroy();
+        if (bodyError && !o.signal?.aborted) throw readError(bodyError, step, op, at, o.secrets);
+        const err = s3Failure(thrown, {
+          step,
+          op,
+          at,
+          action,
+          endpoint,
+          region,
+          secrets: o.secrets,
+          cancelled: o.signal?.aborted ?? false,
+          timedOut: deadline?.aborted ?? false,
+          nowMs: o.clock.now(),
+        });
+        if (!err.retry || o.signal?.aborted) throw err;
+        const wait = backoffMs(attempt, o.retry, o.random, err.retry.afterMs);
+        if (attempt > o.retry.maxRetries || o.clock.now() - started + wait > o.retry.budgetMs)
+          throw attempt === 1 ? err : new ActionError(`${err.message} (gave up after ${attempt} attempts)`, err.details());
+        o.onRetry?.(`${op} ${s3Uri(at)}: ${err.retry.reason}; retry ${attempt} of ${o.retry.maxRetries} in ${(wait / 1000).toFixed(1)} s`);
+        try {
+          await o.clock.sleep(wait, o.signal);
+        } catch {
+          throw new ActionError('cancelled', { step, method: op, path: s3Uri(at), hint: 'The job was cancelled.', code: 'CANCELLED' });
+        }
+      }
+    }
+  };
+}
+
+/** A body that failed: a changed file says so itself; anything else is a read of the model directory that failed. */
+function readError(e: unknown, step: string, op: string, at: S3Location, secrets: readonly string[]): ActionError {
+  if (e instanceof ActionError) return e;
+  return new ActionError(`reading the file for ${op} ${s3Uri(at)} failed: ${redact(e instanceof Error ? e.message : String(e), secrets)}`, {
+    step,
+    method: op,
+    path: s3Uri(at),
+    hint: 'Something moved or removed files in the model directory while the action ran. Let it finish before this step starts, then re-run. Nothing was registered.',
+  });
 }
 
 /** A stream that fails once more than `limit` bytes came through it. */
@@ -292,8 +347,8 @@ async function uploadFiles(c: Connection, to: S3Location, files: readonly ModelF
       'PutObject',
       at,
       's3:PutObject',
-      (s3, opt) => s3.put({ Bucket: at.bucket, Key: at.key, Body: open(), ContentLength: f.size }, opt),
-      true,
+      (s3, opt, body) => s3.put({ Bucket: at.bucket, Key: at.key, Body: body, ContentLength: f.size }, opt),
+      open,
     );
     opts.onFile?.(f, 'put');
   });
@@ -331,19 +386,19 @@ async function uploadMultipart(c: Connection, to: S3Location, f: ModelFile, opts
         'UploadPart',
         at,
         's3:PutObject',
-        (s3, opt) =>
+        (s3, opt, body) =>
           s3.part(
             {
               Bucket: at.bucket,
               Key: at.key,
               UploadId: uploadId,
               PartNumber: part.partNumber,
-              Body: open(),
+              Body: body,
               ContentLength: part.end - part.start + 1,
             },
             opt,
           ),
-        true,
+        open,
       );
       if (!sent.ETag)
         throw new ActionError(`S3 took part ${part.partNumber} of ${s3Uri(at)} without an ETag`, {
@@ -360,13 +415,9 @@ async function uploadMultipart(c: Connection, to: S3Location, f: ModelFile, opts
     );
   } catch (err) {
     // Leave no parts behind in the bucket (they are billed); the first error is the one to report.
-    await abortUpload(c, at, uploadId);
+    await c.abort(at, uploadId);
     throw err;
   }
-}
-
-async function abortUpload(c: Connection, at: S3Location, uploadId: string): Promise<void> {
-  await c.abort(at, uploadId);
 }
 
 // ---------------------------------------------------------------------------------------------
