@@ -85,6 +85,8 @@ export function openSession(deps: Deps, secrets: string[], signal: AbortSignal |
   // Mask first, before anything can print them. A URL input's userinfo, query or fragment may
   // hold a token (https://user:token@host, ?token=…): the inputs refuse such URLs, and never show those parts.
   for (const secret of [raw['api-key'], raw['tracking-password'], raw['github-token']]) if (secret) keep(secret);
+  // The runner masks AWS secrets only in the log; a failing credential source could echo them anywhere.
+  for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] as const) if ((deps.env[name]?.length ?? 0) >= 8) keep(deps.env[name]!);
   for (const name of ['tracking-uri', 'auth-url', 'api-url'] as const) for (const part of log.urlSecrets(raw[name])) keep(part);
   const cfg = parseInputs(raw, { cwd: deps.cwd, repository: deps.env.GITHUB_REPOSITORY });
   const auth = trackingAuth(cfg.apiKey, cfg.trackingCredentials);

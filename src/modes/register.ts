@@ -76,9 +76,12 @@ export async function registerMode(s: Session): Promise<void> {
     const location = cfg.artifactStore ? undefined : (experiment?.artifact_location ?? (await mlflow.defaultArtifactLocation(step)));
     const road = roadFor(s, location, step);
     const store = storeFor(s, road);
-    log.info(
-      `${await store.probe(experiment)}; experiment "${cfg.experimentName}" ${experiment ? `has id ${experiment.experiment_id}` : 'does not exist yet'}.`,
-    );
+    const where = `experiment "${cfg.experimentName}" ${experiment ? `has id ${experiment.experiment_id}` : 'does not exist yet'}`;
+    // Where the server keeps a new experiment's files is unknown: a failing proxy probe must not
+    // stop a registration that may go to a bucket; the run's own location decides, and is probed then.
+    const probed = cfg.artifactStore !== undefined || location !== undefined;
+    if (probed) log.info(`${await store.probe(experiment)}; ${where}.`);
+    else log.info(`The server did not say where a new experiment's files go: the road is chosen once the run exists; ${where}.`);
     const registered = await mlflow.getRegisteredModel(step, cfg.modelName);
     // The version with this commit and content, if any; else the commit's versions, to say why a new one is made.
     const same =
@@ -95,7 +98,7 @@ export async function registerMode(s: Session): Promise<void> {
         : await mlflow.searchModelVersions(step, commitFilter(cfg.modelName, lineage.commit), 20);
     if (existing.length)
       log.info(`Already registered for commit ${lineage.commit.slice(0, 12)}: version ${existing.map((v) => v.version).join(', ')}.`);
-    return { experiment, modelExists: registered !== undefined, existing, road, store };
+    return { experiment, modelExists: registered !== undefined, existing, road, store, probed };
   });
 
   const decision = decideReuse(preflight.existing, model.digest, lineage.commit);
@@ -150,9 +153,9 @@ export async function registerMode(s: Session): Promise<void> {
   // The run's own location decides the road; the preflight only predicted it.
   let { store } = preflight;
   const road = roadFor(s, runInfo.artifact_uri, 'Start MLflow run');
-  if (!sameRoad(road, preflight.road)) {
+  if (!sameRoad(road, preflight.road) || !preflight.probed) {
     log.info(`The run's artifact location is ${runInfo.artifact_uri}: ${road.why}.`);
-    store = storeFor(s, road);
+    if (!sameRoad(road, preflight.road)) store = storeFor(s, road);
     log.info(await store.probe(experiment));
   }
 

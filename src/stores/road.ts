@@ -67,7 +67,12 @@ export function parseS3Uri(uri: string): S3Location | string {
 export function chooseRoad(artifactStore: S3Location | undefined, location: string | undefined): Road | { unsupported: string } {
   if (artifactStore) return { kind: 's3', base: artifactStore, explicit: true, why: `artifact-store is set to ${s3Uri(artifactStore)}` };
   if (location === undefined || /^mlflow-artifacts:/.test(location) || /^https?:\/\//.test(location))
-    return { kind: 'proxy', why: location ? `the artifact location is ${location}` : 'the server serves artifacts through its proxy' };
+    return {
+      kind: 'proxy',
+      why: location
+        ? `the artifact location is ${location}`
+        : "the server did not say where the files go; MLflow's default is its artifact proxy",
+    };
   if (/^s3:\/\//i.test(location)) {
     const parsed = parseS3Uri(location);
     if (typeof parsed === 'string') return { unsupported: `the artifact location ${location} ${parsed}` };

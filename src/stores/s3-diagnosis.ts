@@ -37,11 +37,17 @@ const SERVER_MESSAGE_LIMIT = 300;
 const CREDENTIALS_HINT =
   'Give the job AWS credentials before this step: on GitHub-hosted runners, add aws-actions/configure-aws-credentials with role-to-assume (an IAM role that trusts GitHub\'s OIDC provider) and aws-region, and give the job "permissions: id-token: write". Static keys work too (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from secrets). Nothing was registered.';
 
+/** An S3 error code or region name, or undefined when it has anything else in it. */
+function token(value: string | undefined): string | undefined {
+  return value && /^[A-Za-z0-9._-]{1,64}$/.test(value) ? value : undefined;
+}
+
 export function s3Failure(thrown: unknown, c: S3FailureContext): ActionError {
   if (thrown instanceof ActionError) return thrown;
   const e = (typeof thrown === 'object' && thrown !== null ? thrown : { message: String(thrown) }) as SdkErrorLike;
   const status = e.$metadata?.httpStatusCode;
-  const code = e.Code ?? (status !== undefined ? e.name : undefined);
+  // S3's words are data: the code and the region it names are kept to the characters they can have.
+  const code = token(e.Code ?? (status !== undefined ? e.name : undefined));
   const where = s3Uri(c.at);
   const bucket = `bucket "${c.at.bucket}"`;
   const prefix = c.at.key ? `, prefix "${c.at.key}"` : '';
@@ -79,7 +85,7 @@ export function s3Failure(thrown: unknown, c: S3FailureContext): ActionError {
     case 'IllegalLocationConstraintException':
     case 'Redirect':
     case '301': {
-      const found = e.$response?.headers?.['x-amz-bucket-region'];
+      const found = token(e.$response?.headers?.['x-amz-bucket-region']);
       return fail(
         `the ${bucket} is in another region than ${c.region} (${code})${found ? `: it is in ${found}` : ''}`,
         `Set AWS_REGION to the bucket's region${found ? ` (${found})` : ''}: aws-region in aws-actions/configure-aws-credentials, or env: AWS_REGION on this step.`,

@@ -75,9 +75,9 @@ export function s3Store(road: BucketRoad, o: S3StoreOptions): ArtifactStore {
       const problems = compareUpload(files, o.artifactPath, listed);
       if (problems.length > 0) {
         const shown = problems.slice(0, 20).map((p) => `  - ${p}`);
-        if (problems.length > 20) shown.push(`  - … and ${problems.length - 20} more`);
+        if (problems.length > 20) shown.push(`  - … and ${(problems.length - 20).toLocaleString('en-US')} more`);
         throw new ActionError(
-          `${problems.length} uploaded file${problems.length === 1 ? ' does' : 's do'} not match in ${s3Uri(to)}:\n${shown.join('\n')}`,
+          `${problems.length.toLocaleString('en-US')} uploaded file${problems.length === 1 ? ' does' : 's do'} not match in ${s3Uri(to)}:\n${shown.join('\n')}`,
           {
             step: VERIFY,
             method: 'ListObjectsV2',
@@ -437,11 +437,14 @@ async function listAll(c: Connection, to: S3Location, artifactPath: string): Pro
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
     if (!token) return listed;
     if (listed.length > MAX_LISTED || pages >= MAX_PAGES)
-      throw new ActionError(`${s3Uri(to)} lists more than ${MAX_LISTED} objects, or more than ${MAX_PAGES} pages`, {
-        step: VERIFY,
-        method: 'ListObjectsV2',
-        path: s3Uri(to),
-        hint: "Something else writes below this run's path, or the S3 endpoint does not page as S3 does. Nothing was registered.",
-      });
+      throw new ActionError(
+        `${s3Uri(to)} lists more than ${MAX_LISTED.toLocaleString('en-US')} objects, or more than ${MAX_PAGES.toLocaleString('en-US')} pages`,
+        {
+          step: VERIFY,
+          method: 'ListObjectsV2',
+          path: s3Uri(to),
+          hint: "Something else writes below this run's path, or the S3 endpoint does not page as S3 does. Nothing was registered.",
+        },
+      );
   }
 }

@@ -6,7 +6,7 @@
 // failures moto never gives (AccessDenied, SlowDown, a part that fails).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
@@ -14,7 +14,7 @@ import { assertNoSecret, checksOf, errorOf } from '../support/action-asserts.ts'
 import { startFrontProxy, type FrontProxy } from '../support/front-proxy.ts';
 import { startMlflowServer, type MlflowServer } from '../support/mlflow-server.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
-import { SUPPORT_DIR } from '../support/paths.ts';
+import { DIST, SUPPORT_DIR } from '../support/paths.ts';
 import { pythonJson } from '../support/python.ts';
 import { registryState } from '../support/registry-state.ts';
 import { runAction, type ActionRun } from '../support/run-action.ts';
@@ -177,6 +177,36 @@ describe('automatic: the run’s artifact location is a bucket', () => {
     const back = await readBack(noServe, 's3-noserve', r.outputs['model-version']!);
     assert.equal(back.files_identical, true);
     assert.equal(back.predictions_match, true);
+  });
+
+  test('the server does not say where a new experiment goes: no proxy probe fails it; the run’s bucket decides', async () => {
+    // experiments/get for the Default experiment fails, so the preflight cannot predict the road;
+    // this server does not serve artifacts, so probing its proxy would fail a registration that does not need it.
+    const front = await startFrontProxy({
+      upstream: noServe.url,
+      validKeys: [KEY],
+      faults: [
+        { path: /^\/api\/2\.0\/mlflow\/experiments\/get$/, status: 500, headers: { 'content-type': 'application/json' }, body: '{}' },
+      ],
+    });
+    try {
+      const r = await register(front.trackingUri, 's3-unknown', { 'experiment-name': 'unpredicted' });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /the road is chosen once the run exists/);
+      assert.match(r.stdout, /Files go straight to s3:\/\/models\/noserve\//);
+      assert.ok(
+        front.requests.every((q) => !q.path.includes('mlflow-artifacts')),
+        'the artifact proxy was not probed',
+      );
+      assert.ok(
+        front.requests.some((q) => q.fault !== undefined),
+        'the Default experiment could not be read',
+      );
+      const back = await readBack(noServe, 's3-unknown', r.outputs['model-version']!);
+      assert.equal(back.files_identical, true);
+    } finally {
+      await front.stop();
+    }
   });
 
   test('verify mode and the dry run name the bucket road and why', async () => {
@@ -355,5 +385,32 @@ describe('failures: each diagnosed before anything is created', () => {
       () => register(serving, 's3-insecure', {}, { ...awsEnv(), AWS_ENDPOINT_URL_S3: 'http://s3.example.com' }),
       [/AWS_ENDPOINT_URL_S3 is http:\/\/ on s3\.example\.com/, /allow-insecure-http/],
     );
+  });
+});
+
+describe('start-up cost', () => {
+  test('a registration through the proxy never loads the AWS SDK: it runs from a bundle without the S3 chunks', async () => {
+    // A copy of dist/ without the lazily loaded chunks that hold the S3 client and its HTTP handler.
+    const copy = path.join(work, 'dist-without-s3');
+    cpSync(path.dirname(DIST), copy, { recursive: true });
+    const removed = readdirSync(copy).filter(
+      (f) => /^\d+\.index\.js$/.test(f) && /class S3Client|NodeHttpHandler/.test(readFileSync(path.join(copy, f), 'utf8')),
+    );
+    assert.ok(removed.length >= 1, 'the S3 client is a chunk of its own');
+    for (const f of removed) rmSync(path.join(copy, f));
+    const entry = path.join(copy, 'index.js');
+
+    const proxied = await runAction(
+      { 'tracking-uri': plain.url, 'auth-url': '', 'model-path': modelDir, 'model-name': 's3-not-loaded' },
+      { entry },
+    );
+    assert.equal(proxied.code, 0, proxied.stdout + proxied.stderr);
+    // The same copy cannot take the bucket road: the chunks removed are the ones it needs.
+    const bucket = await runAction(
+      { 'tracking-uri': serving.url, 'auth-url': '', 'model-path': modelDir, 'model-name': 's3-needs-chunk' },
+      { entry, env: awsEnv() },
+    );
+    assert.equal(bucket.code, 1);
+    assert.match(bucket.stdout + bucket.stderr, /Cannot find module|index\.js/);
   });
 });

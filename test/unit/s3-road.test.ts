@@ -123,7 +123,25 @@ test('s3Failure: each failure says what happened and what to do, and only the tr
 });
 
 test('s3Failure: what S3 says passes the redactor before it is cut', () => {
-  const said = s3Failure(sdkError('AccessDenied', 403, `denied for hk_live_secret_key_123456 ${'x'.repeat(400)}`), ctx).serverMessage ?? '';
-  assert.doesNotMatch(said, /hk_live_secret_key_123456/);
+  // The key straddles the cut at 300 characters: cutting first would leave its head in the message.
+  const said =
+    s3Failure(sdkError('AccessDenied', 403, `${'x'.repeat(290)}hk_live_secret_key_123456 ${'x'.repeat(400)}`), ctx).serverMessage ?? '';
+  assert.doesNotMatch(said, /hk_l/);
   assert.ok(said.length <= 300);
+});
+
+test('s3Failure: an error code or region with anything but a name in it is left out', () => {
+  const odd = s3Failure(sdkError('Access\n::error::Denied', 403), ctx);
+  assert.equal(odd.code, undefined);
+  assert.doesNotMatch(odd.message, /::error::/);
+  const moved = s3Failure(
+    Object.assign(sdkError('PermanentRedirect', 301), { $response: { headers: { 'x-amz-bucket-region': 'eu-west-2\n::warning::x' } } }),
+    ctx,
+  );
+  assert.doesNotMatch(moved.message, /::warning::|it is in/);
+  const fine = s3Failure(
+    Object.assign(sdkError('PermanentRedirect', 301), { $response: { headers: { 'x-amz-bucket-region': 'eu-west-2' } } }),
+    ctx,
+  );
+  assert.match(fine.message, /it is in eu-west-2/);
 });
