@@ -182,6 +182,9 @@ async function connect(o: S3StoreOptions, bucket: string): Promise<Connection> {
     new sdk.S3Client({
       region,
       ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+      // The endpoint comes from the environment only, where it is checked (https, or http on loopback):
+      // an endpoint_url in ~/.aws/config would bypass that check.
+      ignoreConfiguredEndpointUrls: true,
       // Retries are ours: bodies are reopened and re-hashed, waits use the clock that was passed in.
       maxAttempts: 1,
       // Plain Content-Length bodies, which S3-compatible stores all take; the bytes are checked against the manifest as they are sent.
