@@ -31,7 +31,7 @@ export async function hashFile(absPath: string, buffer = Buffer.allocUnsafe(CHUN
   return hash.digest('hex');
 }
 
-/** Byte ranges, `end` inclusive, in order and without gaps from 0 (as stores/proxy.ts planParts gives them). */
+/** Byte ranges, `end` inclusive, in order and without gaps from 0 (as stores/store.ts planParts gives them). */
 export type Ranges = ReadonlyArray<{ start: number; end: number }>;
 
 /**

@@ -28,7 +28,7 @@ import {
   writeSummary,
   type Session,
 } from '../session.ts';
-import { planParts } from '../stores/proxy.ts';
+import { planParts } from '../stores/store.ts';
 import { s3Uri, type Road } from '../stores/road.ts';
 import { progressLine } from '../stores/store.ts';
 import {

@@ -7,7 +7,7 @@ import type { Experiment, MlflowClient, RunInfo } from '../mlflow.ts';
 import type { ModelFile } from '../model-dir.ts';
 import { artifactBaseUrl, encodePath } from '../urls.ts';
 import { opener } from './checked-read.ts';
-import { compareUpload, pool, type ArtifactStore, type UploadOptions } from './store.ts';
+import { compareUpload, planParts, pool, uploadInOrder, type ArtifactStore, type UploadOptions } from './store.ts';
 
 const STEP = 'Upload model';
 
@@ -50,19 +50,6 @@ export function fileUrl(plan: UploadPlan, relPath: string): URL {
   return u;
 }
 
-/** S3 allows at most 10,000 parts of at least 5 MiB; MLflow's own client uses 10 MiB parts. */
-export const PART_SIZE = 10 * 1024 * 1024;
-const MAX_PARTS = 10_000;
-
-/** The byte ranges of a multipart upload (pure). */
-export function planParts(size: number, partSize = PART_SIZE): Array<{ partNumber: number; start: number; end: number }> {
-  const chunk = Math.max(partSize, Math.ceil(size / MAX_PARTS));
-  const parts = [];
-  for (let start = 0, n = 1; start < size; start += chunk, n++)
-    parts.push({ partNumber: n, start, end: Math.min(size, start + chunk) - 1 });
-  return parts;
-}
-
 /** The mpu/<op> URL for a file's directory, mirroring MLflow's HttpArtifactRepository. */
 export function multipartUrl(plan: UploadPlan, op: 'create' | 'complete' | 'abort', relPath: string): URL {
   const u = new URL(plan.base.href);
@@ -72,16 +59,9 @@ export function multipartUrl(plan: UploadPlan, op: 'create' | 'complete' | 'abor
 }
 
 export async function uploadFiles(client: MlflowClient, plan: UploadPlan, opts: UploadOptions): Promise<void> {
-  const large = plan.files.filter((f) => f.size >= opts.multipartThreshold);
-  const small = plan.files.filter((f) => f.size < opts.multipartThreshold);
-  // Large files one at a time, their parts in parallel; then the rest, files in parallel.
-  for (const f of large) {
-    const how = await uploadMultipart(client, plan, f, opts);
-    opts.onFile?.(f, how);
-  }
-  await pool(small, opts.concurrency, async (f) => {
-    await putWhole(client, plan, f, opts);
-    opts.onFile?.(f, 'put');
+  await uploadInOrder(plan.files, opts, {
+    large: (f) => uploadMultipart(client, plan, f, opts),
+    small: (f) => putWhole(client, plan, f, opts),
   });
 }
 

@@ -12,10 +12,9 @@ import type { ModelFile } from '../model-dir.ts';
 import { backoffMs, type RetryPolicy } from '../retry.ts';
 import { isLoopback } from '../urls.ts';
 import { opener } from './checked-read.ts';
-import { planParts } from './proxy.ts';
 import { keyJoin, runDestination, s3Uri, type Road, type S3Location } from './road.ts';
 import { s3Failure } from './s3-diagnosis.ts';
-import { compareUpload, pool, type ArtifactStore, type UploadOptions } from './store.ts';
+import { compareUpload, planParts, pool, uploadInOrder, type ArtifactStore, type UploadOptions } from './store.ts';
 
 type BucketRoad = Extract<Road, { kind: 's3' }>;
 
@@ -329,32 +328,26 @@ function capped(body: Readable, limit: number): Readable {
 // Uploads: small files in parallel, large ones in parts, each part retried on its own.
 
 async function uploadFiles(c: Connection, to: S3Location, files: readonly ModelFile[], opts: UploadOptions): Promise<void> {
-  const large = files.filter((f) => f.size >= opts.multipartThreshold);
-  const small = files.filter((f) => f.size < opts.multipartThreshold);
-  for (const f of large) {
-    await uploadMultipart(c, to, f, opts);
-    opts.onFile?.(f, 'multipart');
-  }
-  await pool(small, opts.concurrency, async (f) => {
-    const at = { bucket: to.bucket, key: keyJoin(to.key, f.relPath) };
-    const expected = {
-      sha256: opts.digests.get(f.relPath)?.sha256,
-      relPath: f.relPath,
-      method: 'PutObject',
-      path: s3Uri(at),
-      step: UPLOAD,
-    };
-    const open = opener(f.absPath, undefined, opts.onBytes, expected);
-    await c.send(
-      UPLOAD,
-      'PutObject',
-      at,
-      's3:PutObject',
-      (s3, opt, body) => s3.put({ Bucket: at.bucket, Key: at.key, Body: body, ContentLength: f.size }, opt),
-      open,
-    );
-    opts.onFile?.(f, 'put');
+  await uploadInOrder(files, opts, {
+    large: async (f) => {
+      await uploadMultipart(c, to, f, opts);
+      return 'multipart';
+    },
+    small: (f) => putObject(c, to, f, opts),
   });
+}
+
+async function putObject(c: Connection, to: S3Location, f: ModelFile, opts: UploadOptions): Promise<void> {
+  const at = { bucket: to.bucket, key: keyJoin(to.key, f.relPath) };
+  const expected = { sha256: opts.digests.get(f.relPath)?.sha256, relPath: f.relPath, method: 'PutObject', path: s3Uri(at), step: UPLOAD };
+  await c.send(
+    UPLOAD,
+    'PutObject',
+    at,
+    's3:PutObject',
+    (s3, opt, body) => s3.put({ Bucket: at.bucket, Key: at.key, Body: body, ContentLength: f.size }, opt),
+    opener(f.absPath, undefined, opts.onBytes, expected),
+  );
 }
 
 async function uploadMultipart(c: Connection, to: S3Location, f: ModelFile, opts: UploadOptions): Promise<void> {
