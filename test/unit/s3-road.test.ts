@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { ActionError } from '../../src/errors.ts';
 import { chooseRoad, parseS3Uri, runDestination, s3Uri, type Road } from '../../src/stores/road.ts';
 import { s3Failure, type S3FailureContext } from '../../src/stores/s3-diagnosis.ts';
-import { s3Endpoint } from '../../src/stores/s3.ts';
+import { s3Endpoint } from '../../src/stores/s3-connection.ts';
 
 test('parseS3Uri: bucket and prefix, and a problem in words for everything else', () => {
   assert.deepEqual(parseS3Uri('s3://models'), { bucket: 'models', key: '' });
