@@ -52,10 +52,14 @@ export function lineageFrom(ctx: GitHubContext): Lineage {
     runId: ctx.runId ? String(ctx.runId) : '',
     runAttempt: ctx.runAttempt ? String(ctx.runAttempt) : '',
     runUrl,
-    commitUrl: ctx.repository && commit ? `${ctx.serverUrl}/${ctx.repository}/commit/${commit}` : undefined,
+    commitUrl: ctx.repository && commit ? commitPageUrl(ctx.serverUrl, ctx.repository, commit) : undefined,
     prNumber: pr?.number === undefined ? undefined : String(pr.number),
   };
 }
+
+/** A commit's page on GitHub. */
+export const commitPageUrl = (serverUrl: string, repository: string, sha: string): string =>
+  `${serverUrl}/${repository}/commit/${encodeURIComponent(sha)}`;
 
 /** Lineage tags, set on both the run and the version. Empty values are left out. */
 export function lineageTags(l: Lineage, digest: string): Tag[] {

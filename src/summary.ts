@@ -225,6 +225,11 @@ function collapsed(summary: string, body: string): string {
   return body.trim() ? `\n<details><summary>${summary}</summary>\n\n${body}\n</details>\n` : '';
 }
 
+/** The collapsed rest of a page: its facts, then the timings table when there is one. */
+function details(what: string, rest: readonly Row[], timings: string): string {
+  return collapsed(`Details: ${what}${timings ? ', timings' : ''}`, `${facts(rest)}${timings ? `\n${timings}` : ''}`);
+}
+
 /** What to do, as a quote: the one line a reader of a failure or warning acts on. */
 const whatToDo = (hint: string) => (hint ? `> <b>What to do:</b> ${text(hint)}\n\n` : '');
 
@@ -384,8 +389,7 @@ export function renderSuccess(r: RegisteredResult, opts: RenderOptions = {}): st
     ['Tags', tags.length ? tags.join('<br>') : undefined],
     ['Receipt', r.receipt ? receiptText(r.receipt) : undefined],
   ];
-  const timings = opts.comment ? '' : renderTimings(r.timings, r.durationMs);
-  const more = collapsed('Details: digest, source, ids' + (timings ? ', timings' : ''), `${facts(rest)}${timings ? `\n${timings}` : ''}`);
+  const more = details('digest, source, ids', rest, opts.comment ? '' : renderTimings(r.timings, r.durationMs));
 
   const note = r.note ? `> ${text(r.note)}\n\n` : '';
   let top: string;
@@ -429,8 +433,7 @@ export function renderPromotion(p: PromotionResult, opts: RenderOptions = {}): s
     ['Source', p.source ? code(p.source, TEXT_MAX) : undefined],
     ['Run id', p.runId ? code(p.runId) : undefined],
   ];
-  const timings = opts.comment ? '' : renderTimings(p.timings, p.durationMs);
-  const more = collapsed('Details: digest, source, run' + (timings ? ', timings' : ''), `${facts(rest)}${timings ? `\n${timings}` : ''}`);
+  const more = details('digest, source, run', rest, opts.comment ? '' : renderTimings(p.timings, p.durationMs));
   const to = shown.length ? ` to ${shown.map((a) => code(a.alias)).join(', ')}${p.aliases.length > shown.length ? ', …' : ''}` : '';
   const failed = p.hokusai && eventFailed(p.hokusai);
   // Without aliases, promote only tags the version with the token and (if it may) announces it.
@@ -563,8 +566,7 @@ export function renderPlan(p: DryRunPlan, opts: RenderOptions = {}): string {
     ['Artifact path', code(p.artifactPath)],
     ['Digest', code(p.digest)],
   ];
-  const timings = opts.comment ? '' : renderTimings(p.timings ?? []);
-  const more = collapsed('Details: experiment, digest' + (timings ? ', timings' : ''), `${facts(rest)}${timings ? `\n${timings}` : ''}`);
+  const more = details('experiment, digest', rest, opts.comment ? '' : renderTimings(p.timings ?? []));
   const heading = `## ✅ Dry run: would register ${code(p.modelName)}`;
   return capSummary(`${heading}\n\nNothing was written to the registry.\n\n${facts(main)}${more}`);
 }

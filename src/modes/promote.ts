@@ -4,6 +4,7 @@
 import { notifyHokusai, tagWithToken, tokenAbout, withFailure } from '../announce.ts';
 import { ActionError } from '../errors.ts';
 import * as log from '../log.ts';
+import { commitPageUrl } from '../lineage.ts';
 import { commitFilter, type ModelVersion, type RegisteredModel } from '../mlflow.ts';
 import { awaitReady, currentAliases, pickCommitVersion, setAliases, VERSION_NOT_READY, versionTag } from '../registration.ts';
 import { checkKey, phase, setOutputs, writeSummary, type Session } from '../session.ts';
@@ -110,7 +111,7 @@ const FIND = 'Find the version to promote';
 
 /** The commit's page on GitHub: git-sha may name another commit than the one this run is for. */
 const commitUrlOf = (s: Session, commit: string) =>
-  s.lineage.repository ? `${s.deps.github.serverUrl}/${s.lineage.repository}/commit/${encodeURIComponent(commit)}` : undefined;
+  s.lineage.repository ? commitPageUrl(s.deps.github.serverUrl, s.lineage.repository, commit) : undefined;
 
 type ChosenBy = { kind: 'version' } | { kind: 'commit'; commit: string };
 

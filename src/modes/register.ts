@@ -153,9 +153,10 @@ export async function registerMode(s: Session): Promise<void> {
   // The run's own location decides the road; the preflight only predicted it.
   let { store } = preflight;
   const road = roadFor(s, runInfo.artifact_uri, 'Start MLflow run');
-  if (!sameRoad(road, preflight.road) || !preflight.probed) {
+  const moved = !sameRoad(road, preflight.road);
+  if (moved) store = storeFor(s, road);
+  if (moved || !preflight.probed) {
     log.info(`The run's artifact location is ${runInfo.artifact_uri}: ${road.why}.`);
-    if (!sameRoad(road, preflight.road)) store = storeFor(s, road);
     log.info(await store.probe(experiment));
   }
 
