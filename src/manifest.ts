@@ -83,16 +83,17 @@ export async function buildManifest(files: readonly ModelFile[], partsOf?: (f: M
       entries.push({ path: f.relPath, size: f.size, sha256, partSha256: parts });
     } else entries.push({ path: f.relPath, size: f.size, sha256: await hashFile(f.absPath, buffer) });
   }
-  return sortEntries(entries);
+  return sortManifest(entries);
 }
 
-function sortEntries(entries: ManifestEntry[]): ManifestEntry[] {
+/** In code-unit order of the path, as the digest lists them. */
+export function sortManifest(entries: ManifestEntry[]): ManifestEntry[] {
   return [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** `<sha256>  <size>  <path>\n` per file, sorted by path. */
 export function renderManifest(entries: readonly ManifestEntry[]): string {
-  return sortEntries([...entries])
+  return sortManifest([...entries])
     .map((e) => `${e.sha256}  ${e.size}  ${e.path}\n`)
     .join('');
 }

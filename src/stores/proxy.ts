@@ -10,6 +10,7 @@ import { opener } from './checked-read.ts';
 import { compareUpload, planParts, pool, uploadInOrder, type ArtifactStore, type UploadOptions } from './store.ts';
 
 const STEP = 'Upload model';
+export const PROBE = 'Check artifact proxy';
 
 export function proxyStore(mlflow: MlflowClient, trackingUri: URL, artifactPath: string, concurrency: number): ArtifactStore {
   const planFor = (run: RunInfo, files: readonly ModelFile[]): UploadPlan => ({
@@ -19,9 +20,9 @@ export function proxyStore(mlflow: MlflowClient, trackingUri: URL, artifactPath:
   });
   return {
     name: 'MLflow artifact proxy',
-    async probe(experiment: Experiment | undefined) {
+    async probe(experiment: Experiment | undefined, started?: Promise<void>) {
       // The artifact route fails on its own in real deployments: find out before a run exists.
-      await mlflow.probeArtifacts('Check artifact proxy', experiment?.experiment_id ?? '');
+      await (started ?? mlflow.probeArtifacts(PROBE, experiment?.experiment_id ?? ''));
       if (experiment?.artifact_location) artifactBaseUrl(trackingUri, experiment.artifact_location, 'Preflight');
       return 'Artifact proxy is serving';
     },

@@ -3,6 +3,7 @@
  * `POST /api/v1/keys/validate` and `GET /health`.
  */
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 
@@ -20,6 +21,14 @@ export interface FakeAuthRequest {
   authorization: string | undefined;
   /** parsed JSON body, the raw text if it is not JSON, undefined if empty */
   body: unknown;
+  /** performance.now() when the request arrived, and when its answer was handed to the socket. */
+  startedAt: number;
+  endedAt?: number;
+}
+
+export interface FakeAuthOptions {
+  /** Hold every answer this long, like a service a network away. */
+  delayMs?: number;
 }
 
 export interface FakeAuth {
@@ -67,19 +76,23 @@ function extractKey(req: http.IncomingMessage, body: unknown): string | undefine
   return undefined;
 }
 
-export async function startFakeAuth(keys: Record<string, FakeKey>): Promise<FakeAuth> {
+export async function startFakeAuth(keys: Record<string, FakeKey>, opts: FakeAuthOptions = {}): Promise<FakeAuth> {
   const requests: FakeAuthRequest[] = [];
   const keyIds = new Map<string, string>(Object.keys(keys).map((k) => [k, randomUUID()]));
 
   const server = http.createServer((req, res) => {
+    const startedAt = performance.now();
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('error', () => res.destroy());
-    req.on('end', () => {
+    req.on('end', () => (opts.delayMs ? setTimeout(answer, opts.delayMs) : answer()));
+    const answer = () => {
       const pathname = new URL(req.url ?? '/', 'http://x').pathname;
       const body = parseBody(Buffer.concat(chunks).toString('utf8'));
       const method = req.method ?? 'GET';
-      requests.push({ method, path: pathname, authorization: headerValue(req.headers.authorization), body });
+      const record: FakeAuthRequest = { method, path: pathname, authorization: headerValue(req.headers.authorization), body, startedAt };
+      requests.push(record);
+      res.once('finish', () => (record.endedAt = performance.now()));
 
       if (pathname === '/health') {
         if (method !== 'GET' && method !== 'HEAD') return sendJson(res, 405, { detail: 'Method Not Allowed' });
@@ -124,7 +137,7 @@ export async function startFakeAuth(keys: Record<string, FakeKey>): Promise<Fake
         monthly_prediction_limit: null,
         error: null,
       });
-    });
+    };
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -30,6 +30,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { answerRegistrationEvent, REGISTRATION_EVENT_PATH } from './registration-event-contract.ts';
 
 export interface FrontProxyRequest {
@@ -50,6 +51,9 @@ export interface FrontProxyRequest {
   upstreamStatus?: number;
   /** Bytes of body the proxy wrote for a `streamBytes` or `trickle` fault (handed to the socket, not necessarily read). */
   bytesSent?: number;
+  /** performance.now() when the request arrived, and when its answer was handed to the socket (or the socket closed). */
+  startedAt: number;
+  endedAt?: number;
 }
 
 /** A request to the registration-event route (it is in `requests` too: the same object). */
@@ -319,8 +323,12 @@ export async function startFrontProxy(opts: FrontProxyOptions): Promise<FrontPro
       url: target,
       status: 0,
       authorization: headerValue(req.headers.authorization),
+      startedAt: performance.now(),
     };
     requests.push(record);
+    const ended = () => (record.endedAt ??= performance.now());
+    res.once('finish', ended);
+    res.once('close', ended);
     const event: FrontProxyEvent | undefined =
       service === 'events' ? Object.assign(record, { contentType: headerValue(req.headers['content-type']) }) : undefined;
     if (event) events.push(event);
