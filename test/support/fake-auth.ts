@@ -67,11 +67,21 @@ function extractKey(req: http.IncomingMessage, body: unknown): string | undefine
   return undefined;
 }
 
-export async function startFakeAuth(keys: Record<string, FakeKey>): Promise<FakeAuth> {
+export interface FakeAuthOptions {
+  /**
+   * Hold every request this long before handling it (a fixed network delay, as front-proxy.ts
+   * `latencyMs`); the request is recorded when the wait ends. Default 0 (none).
+   */
+  latencyMs?: number;
+}
+
+export async function startFakeAuth(keys: Record<string, FakeKey>, opts: FakeAuthOptions = {}): Promise<FakeAuth> {
   const requests: FakeAuthRequest[] = [];
   const keyIds = new Map<string, string>(Object.keys(keys).map((k) => [k, randomUUID()]));
+  const latencyMs = opts.latencyMs ?? 0;
+  const timers = new Set<NodeJS.Timeout>();
 
-  const server = http.createServer((req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('error', () => res.destroy());
@@ -125,6 +135,19 @@ export async function startFakeAuth(keys: Record<string, FakeKey>): Promise<Fake
         error: null,
       });
     });
+  };
+
+  const server = http.createServer((req, res) => {
+    if (latencyMs <= 0) return handler(req, res);
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!req.socket.destroyed) handler(req, res);
+    }, latencyMs);
+    timers.add(timer);
+    res.once('close', () => {
+      clearTimeout(timer);
+      timers.delete(timer);
+    });
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -140,6 +163,8 @@ export async function startFakeAuth(keys: Record<string, FakeKey>): Promise<Fake
     stop: () =>
       (stopping ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
+        for (const t of timers) clearTimeout(t);
+        timers.clear();
         server.closeAllConnections();
       })),
   };
