@@ -732,6 +732,7 @@ async function runSetup(setupName: SetupName, workloads: WorkloadName[]): Promis
       };
       for (let rep = 1; rep <= REPEAT; rep++) {
         const notes: string[] = [];
+        const errors: string[] = [];
         const req = (r: RunResult): string =>
           r.requests ? ` (${r.requests.requests} requests${r.requests.authRequests ? ` + ${r.requests.authRequests} auth` : ''})` : '';
         for (const [i, entry] of ENTRIES.entries()) {
@@ -739,15 +740,17 @@ async function runSetup(setupName: SetupName, workloads: WorkloadName[]): Promis
           runs.actions[i]?.push(a);
           clearServerArtifacts();
           notes.push(`${entry.label} ${fmtS(a.wallMs)}${req(a)}${a.error ? ' FAILED' : ''}`);
-          if (a.error) notes.push(`\n    ${entry.label}: ${a.error}\n `);
+          if (a.error) errors.push(`${entry.label}: ${a.error}`);
           if (rep === 1 && name === 'latency-sklearn' && a.requests?.sequence)
-            console.log(`  requests of ${entry.label}'s first run (method, path, status):\n${fmtSeq(a.requests.sequence)}`);
+            console.log(
+              `  requests of ${entry.label}'s first run (+ms since its start, when the front took it after the delay; method, path, status):\n${fmtSeq(a.requests.sequence)}`,
+            );
         }
         const p = await counted(setup, () => runPythonOnce(setup, w, `bench-${name}-python-${rep}`));
         runs.python.push(p);
         clearServerArtifacts();
         notes.push(`python ${fmtS(p.wallMs)}${req(p)}${p.error ? ' FAILED' : ''}`);
-        if (p.error) notes.push(`\n    python: ${p.error}\n `);
+        if (p.error) errors.push(`python: ${p.error}`);
         for (const mode of curlModes) {
           const c = await runCurlOnce(setup.server, w, `${name}-${rep}-${mode}`, mode, tmp);
           (runs.curl[mode] ??= []).push(c);
@@ -755,6 +758,7 @@ async function runSetup(setupName: SetupName, workloads: WorkloadName[]): Promis
           notes.push(`curl ${mode} ${fmtS(c.wallMs)}${c.error ? ' FAILED' : ''}`);
         }
         console.log(`  run ${rep}/${REPEAT}: ${notes.join(', ')}`);
+        for (const e of errors) console.log(`    ${e}`);
       }
       fs.rmSync(w.dir, { recursive: true, force: true });
 
