@@ -37,8 +37,8 @@ before(async () => {
   mlflow = server;
   modelDir = made.model_dir;
   files = readdirSync(modelDir, { recursive: true }).filter((f) => statSync(path.join(modelDir, String(f))).isFile()).length;
-  auth = await startFakeAuth({ [KEY]: { service_id: 'platform', scopes: ['read', 'write'] } }, { delayMs: HOLD_MS });
-  proxy = await startFrontProxy({ upstream: mlflow.url, validKeys: [KEY], faults: [{ path: /./, delayMs: HOLD_MS }] });
+  auth = await startFakeAuth({ [KEY]: { service_id: 'platform', scopes: ['read', 'write'] } }, { latencyMs: HOLD_MS });
+  proxy = await startFrontProxy({ upstream: mlflow.url, validKeys: [KEY], latencyMs: HOLD_MS });
 });
 
 after(async () => {
