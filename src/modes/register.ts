@@ -30,7 +30,6 @@ import {
 } from '../session.ts';
 import { settleAll } from '../settle.ts';
 import { planParts } from '../stores/store.ts';
-import { PROBE } from '../stores/proxy.ts';
 import { s3Uri, type Road } from '../stores/road.ts';
 import { progressLine } from '../stores/store.ts';
 import {
@@ -417,9 +416,6 @@ const HASH_WHILE_SENDING = Number.POSITIVE_INFINITY; // TEMP until the stores ha
 async function readRegistry(s: Session) {
   const { cfg, mlflow, lineage } = s;
   const step = 'Preflight';
-  // The artifact proxy, the likeliest road, is checked beside the lookups; it counts only if the files take it.
-  const proxyCheck = cfg.artifactStore ? undefined : mlflow.probeArtifacts(PROBE, '');
-  proxyCheck?.catch(() => undefined);
   const [road, registered, existing] = await settleAll([
     (async () => {
       const experiment = await mlflow.getExperimentByName(step, cfg.experimentName);
@@ -431,8 +427,7 @@ async function readRegistry(s: Session) {
       // Where the server keeps a new experiment's files is unknown: a failing proxy probe must not
       // stop a registration that may go to a bucket; the run's own location decides, and is probed then.
       const probed = cfg.artifactStore !== undefined || location !== undefined;
-      const early = chosen.kind === 'proxy' ? proxyCheck : undefined;
-      if (probed) log.info(`${await store.probe(experiment, early)}; ${where}.`);
+      if (probed) log.info(`${await store.probe(experiment)}; ${where}.`);
       else log.info(`The server did not say where a new experiment's files go: the road is chosen once the run exists; ${where}.`);
       return { experiment, road: chosen, store, probed };
     })(),
