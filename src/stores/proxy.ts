@@ -131,7 +131,7 @@ async function uploadMultipart(
   });
   const done: Array<{ part_number: number; etag: string; url: string }> = [];
   let entry: ManifestEntry;
-  const partWidth = uploadWidth(opts);
+  const partWidth = uploadWidth(opts, 'parts');
   try {
     await pool(
       started.credentials,

@@ -138,7 +138,7 @@ async function uploadMultipart(
     });
   // Parts checked against their hashes in the digests, or hashed as sent and matched with one sequential read.
   const hashed = partedFile(f, parts, opts.digests.get(f.relPath), opts.onBytes, { method: 'UploadPart', path: s3Uri(at), step: UPLOAD });
-  const partWidth = uploadWidth(opts);
+  const partWidth = uploadWidth(opts, 'parts');
   const etags: Array<{ PartNumber: number; ETag: string }> = [];
   let entry: ManifestEntry;
   try {

@@ -57,7 +57,7 @@ export interface WidthControl {
 export interface AdaptiveOptions {
   /** The hard maximum (upload-concurrency). */
   max: number;
-  /** The width to start at; default min(max, 4). */
+  /** The width to start at; default min(max, 8), the fixed width of earlier versions. */
   start?: number;
   clock: { now(): number };
   /** A measurement lasts at least this long; default 250 ms. */
@@ -79,7 +79,7 @@ export function adaptiveWidth(o: AdaptiveOptions): WidthControl {
   const max = Math.max(1, Math.floor(o.max));
   const windowMs = o.windowMs ?? 250;
   const minGain = o.minGain ?? 0.1;
-  let width = Math.max(1, Math.min(max, o.start ?? 4));
+  let width = Math.max(1, Math.min(max, o.start ?? 8));
   let settled = false;
   let previous: { width: number; rate: number } | undefined;
   // Tasks still to end that started at the old width; then the window opens at the next end.
@@ -189,9 +189,16 @@ export function planParts(size: number, partSize = PART_SIZE): Array<{ partNumbe
 /** A small file costs about this much besides its bytes (a request), when widths are compared. */
 const REQUEST_COST_BYTES = 32 * 1024;
 
-/** The pool control for one upload: adaptive up to `opts.concurrency`. */
-export function uploadWidth(opts: UploadOptions): WidthControl {
-  return adaptiveWidth({ max: opts.concurrency, clock: opts.clock ?? { now: () => performance.now() } });
+/**
+ * Parts of one file in flight at most, whatever upload-concurrency says: 10 MiB parts are limited
+ * by bandwidth, not round trips, and each one in flight holds a few MiB of read buffers.
+ */
+export const MAX_PART_WIDTH = 16;
+
+/** The pool control for one upload's files (adaptive up to `opts.concurrency`), or for the parts of one file. */
+export function uploadWidth(opts: UploadOptions, what: 'files' | 'parts' = 'files'): WidthControl {
+  const max = what === 'parts' ? Math.min(opts.concurrency, MAX_PART_WIDTH) : opts.concurrency;
+  return adaptiveWidth({ max, clock: opts.clock ?? { now: () => performance.now() } });
 }
 
 /** How a large file went, and its manifest entry when it had none in the digests. */

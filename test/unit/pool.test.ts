@@ -28,8 +28,9 @@ function simulate(control: WidthControl, clock: { t: number }, tasks: number, la
 
 test('the width doubles while throughput grows, and goes back to the last width that paid', () => {
   const clock = { t: 0 };
-  const control = adaptiveWidth({ max: 64, clock: { now: () => clock.t } });
+  const control = adaptiveWidth({ max: 64, start: 4, clock: { now: () => clock.t } });
   assert.equal(control.width(), 4, 'starts modest');
+  assert.equal(adaptiveWidth({ max: 64, clock: { now: () => clock.t } }).width(), 8, 'by default where earlier versions stayed');
   const widths = simulate(control, clock, 2000, 40, 12);
   assert.ok(widths.includes(8) && widths.includes(16), `widened: ${[...new Set(widths)].join(',')}`);
   // 16 serves 12 at once (a gain over 8), 32 no more: back to 16, and it stays.
@@ -44,7 +45,7 @@ test('the width never passes the maximum, and a server that does not gain keeps 
   assert.ok(Math.max(...widths) <= 6);
   assert.equal(capped.width(), 6);
 
-  const single = adaptiveWidth({ max: 64, clock: { now: () => clock.t } });
+  const single = adaptiveWidth({ max: 64, start: 4, clock: { now: () => clock.t } });
   // One worker: four at once are no faster than two, eight no faster than four.
   simulate(single, clock, 500, 10, 1);
   assert.equal(single.width(), 4);
