@@ -102,10 +102,13 @@ const MIN_REUSED = 128 * 1024;
  */
 export function iterableOpener(
   absPath: string,
-  size: number,
+  range: { start: number; end: number } | number,
   onBytes: ((delta: number) => void) | undefined,
   expected: Expected,
 ): Opened<UploadBody> {
+  // A whole file by its size, or a byte range of it (end inclusive).
+  const first = typeof range === 'number' ? 0 : range.start;
+  const size = typeof range === 'number' ? range : range.end - range.start + 1;
   let sent = 0;
   let attempts = 0;
   let hashed: string | undefined;
@@ -132,7 +135,7 @@ export function iterableOpener(
             const slot = turn++ % 2;
             // A small file or tail gets a buffer of its own: undici may not wait for a small chunk to be written.
             const buffer = want >= MIN_REUSED ? (buffers[slot] ??= Buffer.allocUnsafe(length)) : Buffer.allocUnsafe(want);
-            const { bytesRead } = await file.read(buffer, 0, want, pos);
+            const { bytesRead } = await file.read(buffer, 0, want, first + pos);
             if (bytesRead === 0) break;
             // A short read is sent from this buffer, which leaves the rotation for the same reason.
             if (bytesRead < MIN_REUSED) buffers[slot] = undefined;
@@ -177,12 +180,14 @@ export function iterableOpener(
  * that were sent, and a file that changes during the upload fails it. With part hashes in the
  * manifest each part is checked as it is sent, as before, and nothing else is read.
  */
-export function partedFile(
+export function partedFile<B extends 'stream' | 'iterable'>(
   f: { relPath: string; absPath: string; size: number },
   ranges: ReadonlyArray<{ start: number; end: number }>,
   entry: ManifestEntry | undefined,
   onBytes: ((delta: number) => void) | undefined,
   where: { method: string; path: string; step: string },
+  /** A Readable for the S3 SDK, which pipes one; an UploadBody with reused buffers for undici. */
+  body: B,
 ) {
   const known = entry?.partSha256?.length === ranges.length ? entry.partSha256 : undefined;
   const stop = new AbortController();
@@ -190,16 +195,14 @@ export function partedFile(
   // Awaited in finish(); a failed upload stops it and never looks.
   reading?.catch(() => undefined);
   const sent: Array<string | undefined> = ranges.map(() => undefined);
-  const openers = ranges.map((r, i) =>
-    opener(f.absPath, r, onBytes, {
-      sha256: known?.[i],
-      relPath: f.relPath,
-      part: `part ${i + 1} of ${ranges.length}`,
-      ...where,
-    }),
-  );
+  const openers = ranges.map((r, i) => {
+    const expected = { sha256: known?.[i], relPath: f.relPath, part: `part ${i + 1} of ${ranges.length}`, ...where };
+    return (body === 'stream' ? opener(f.absPath, r, onBytes, expected) : iterableOpener(f.absPath, r, onBytes, expected)) as Opened<
+      B extends 'stream' ? Readable : UploadBody
+    >;
+  });
   return {
-    /** Part `n` (1-based) as a Readable, reopened for each attempt. */
+    /** Part `n` (1-based), reopened for each attempt. */
     open: (n: number) => openers[n - 1]!.open,
     /** After part `n` went through: keeps the hash of what it sent. */
     sent: (n: number) => {

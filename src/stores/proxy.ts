@@ -124,11 +124,18 @@ async function uploadMultipart(
   }
   const uploadId = started.upload_id;
   // Parts checked against their hashes in the digests, or hashed as sent and matched with one sequential read.
-  const hashed = partedFile(f, parts, opts.digests.get(f.relPath), opts.onBytes, {
-    method: 'PUT',
-    path: multipartUrl(plan, 'create', f.relPath).pathname,
-    step: STEP,
-  });
+  const hashed = partedFile(
+    f,
+    parts,
+    opts.digests.get(f.relPath),
+    opts.onBytes,
+    {
+      method: 'PUT',
+      path: multipartUrl(plan, 'create', f.relPath).pathname,
+      step: STEP,
+    },
+    'iterable',
+  );
   const done: Array<{ part_number: number; etag: string; url: string }> = [];
   let entry: ManifestEntry;
   const partWidth = uploadWidth(opts, 'parts');

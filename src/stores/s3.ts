@@ -137,7 +137,14 @@ async function uploadMultipart(
       hint: 'The S3 endpoint does not behave like S3: check AWS_ENDPOINT_URL_S3, or raise multipart-threshold above the largest file.',
     });
   // Parts checked against their hashes in the digests, or hashed as sent and matched with one sequential read.
-  const hashed = partedFile(f, parts, opts.digests.get(f.relPath), opts.onBytes, { method: 'UploadPart', path: s3Uri(at), step: UPLOAD });
+  const hashed = partedFile(
+    f,
+    parts,
+    opts.digests.get(f.relPath),
+    opts.onBytes,
+    { method: 'UploadPart', path: s3Uri(at), step: UPLOAD },
+    'stream',
+  );
   const partWidth = uploadWidth(opts, 'parts');
   const etags: Array<{ PartNumber: number; ETag: string }> = [];
   let entry: ManifestEntry;

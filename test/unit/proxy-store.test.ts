@@ -12,7 +12,7 @@ import { artifactBaseUrl } from '../../src/urls.ts';
 import { mayBeMangled, multipartUrl, proxyStore, uploadFiles } from '../../src/stores/proxy.ts';
 import { planParts } from '../../src/stores/store.ts';
 import { progressLine, type UploadOptions } from '../../src/stores/store.ts';
-import { buildManifest } from '../../src/manifest.ts';
+import { buildManifest, type ManifestEntry } from '../../src/manifest.ts';
 import { partedFile } from '../../src/stores/checked-read.ts';
 import type { ModelFile } from '../../src/model-dir.ts';
 
@@ -447,7 +447,7 @@ test('parts of a file that changes between the sequential read and the upload fa
     { start: 2048, end: 3071 },
   ];
   const where = { method: 'PUT', path: '/x', step: 'Upload model' };
-  const parted = partedFile({ relPath: 'w.bin', absPath: abs, size: 3072 }, ranges, undefined, undefined, where);
+  const parted = partedFile({ relPath: 'w.bin', absPath: abs, size: 3072 }, ranges, undefined, undefined, where, 'stream');
   // The sequential read of 3 KiB is long done; then the middle part changes before it is sent.
   await new Promise((resolve) => setTimeout(resolve, 200));
   const fd = openSync(abs, 'r+');
@@ -478,18 +478,22 @@ test('parts with a whole-file sha256 but no part hashes: checked through the seq
   const where = { method: 'PUT', path: '/x', step: 'Upload model' };
   const f = { relPath: 'w.bin', absPath: abs, size: 2048 };
   const [entry] = await buildManifest([f]);
-  const send = async (p: ReturnType<typeof partedFile>) => {
+  const send = async (p: {
+    open: (n: number) => () => AsyncIterable<unknown>;
+    sent: (n: number) => void;
+    finish: () => Promise<ManifestEntry>;
+  }) => {
     for (const n of [1, 2]) {
       for await (const _ of p.open(n)()) void _;
       p.sent(n);
     }
     return p.finish();
   };
-  const ok = await send(partedFile(f, ranges, entry, undefined, where));
+  const ok = await send(partedFile(f, ranges, entry, undefined, where, 'iterable'));
   assert.equal(ok.sha256, entry!.sha256);
   assert.equal(ok.partSha256?.length, 2);
   await assert.rejects(
-    send(partedFile(f, ranges, { ...entry!, sha256: 'f'.repeat(64) }, undefined, where)),
+    send(partedFile(f, ranges, { ...entry!, sha256: 'f'.repeat(64) }, undefined, where, 'stream')),
     /changed after the content digest was computed/,
   );
 });
