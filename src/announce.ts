@@ -7,6 +7,7 @@ import { lineageTags } from './lineage.ts';
 import * as log from './log.ts';
 import type { ModelVersion } from './mlflow.ts';
 import { versionTag } from './registration.ts';
+import { settleAll } from './settle.ts';
 import { phase, type Session } from './session.ts';
 import type { HokusaiResult } from './summary.ts';
 
@@ -60,7 +61,7 @@ export async function tagWithToken(s: Session, version: ModelVersion): Promise<v
   const { cfg, mlflow } = s;
   if (!cfg.hokusai) return;
   const changed = hokusaiTags(cfg.hokusai, version.run_id ?? '').filter((t) => versionTag(version, t.key) !== t.value);
-  for (const t of changed) await mlflow.setModelVersionTag('Tag version', cfg.modelName, version.version, t.key, t.value);
+  await settleAll(changed.map((t) => mlflow.setModelVersionTag('Tag version', cfg.modelName, version.version, t.key, t.value)));
   version.tags = [...(version.tags ?? []).filter((t) => !changed.some((n) => n.key === t.key)), ...changed];
 }
 

@@ -8,6 +8,7 @@ import type { HttpClient } from './http.ts';
 import type { Config } from './inputs.ts';
 import { filterString, type MlflowClient } from './mlflow.ts';
 import type { Road } from './stores/road.ts';
+import { settleAll } from './settle.ts';
 import type { ArtifactStore } from './stores/store.ts';
 
 export type CheckResult = 'pass' | 'warn' | 'fail' | 'skipped';
@@ -96,104 +97,98 @@ export async function runChecks({ cfg, http, mlflow, clock, openRoad }: VerifyDe
     return checks;
   }
 
-  // 2. Key validation.
+  // 2.–6. Every check's requests at once, for a check that answers in one round trip or two;
+  // a failed check still turns the ones that depend on it into "skipped", in this order.
   const { authUrl, apiKey } = cfg;
-  if (authUrl && apiKey) {
-    checks.push(
-      await attempt(CHECK_NAMES.validation, clock, async () => {
-        const info = await validateKey(http, authUrl, apiKey, cfg.serviceId);
-        const scopes = info.scopes ? `; scopes: ${info.scopes.join(', ') || 'none'}` : '';
-        try {
-          requireWrite(info);
-        } catch (err) {
-          if (!(err instanceof ActionError)) throw err;
-          return {
-            result: 'warn',
-            detail: `Valid for "${info.serviceId}", but read-only${scopes}. Registering a model will fail.`,
-            hint: err.hint,
-          };
-        }
-        return { result: 'pass', detail: `Valid for "${info.serviceId}"${scopes}.` };
-      }),
-    );
-  } else {
-    checks.push(skipped(CHECK_NAMES.validation, 'auth-url is empty: key validation is off.'));
-  }
-  const after = (dependency: string) => checks.find((c) => c.name === dependency)?.result === 'fail';
-  if (after(CHECK_NAMES.validation)) {
-    const why = 'the key is not valid.';
-    checks.push(skipped(CHECK_NAMES.tracking, why), skipped(CHECK_NAMES.registry, why), skipped(CHECK_NAMES.artifacts, why));
-    if (cfg.modelName) checks.push(skipped(CHECK_NAMES.model, why));
-    return checks;
-  }
-
-  // 3. Tracking server reachable and the credentials accepted.
-  checks.push(
-    await attempt(CHECK_NAMES.tracking, clock, async () => {
+  const [validation, tracking, registry, store, model] = await Promise.all([
+    authUrl && apiKey
+      ? attempt(CHECK_NAMES.validation, clock, async () => {
+          const info = await validateKey(http, authUrl, apiKey, cfg.serviceId);
+          const scopes = info.scopes ? `; scopes: ${info.scopes.join(', ') || 'none'}` : '';
+          try {
+            requireWrite(info);
+          } catch (err) {
+            if (!(err instanceof ActionError)) throw err;
+            return {
+              result: 'warn',
+              detail: `Valid for "${info.serviceId}", but read-only${scopes}. Registering a model will fail.`,
+              hint: err.hint,
+            };
+          }
+          return { result: 'pass', detail: `Valid for "${info.serviceId}"${scopes}.` };
+        })
+      : skipped(CHECK_NAMES.validation, 'auth-url is empty: key validation is off.'),
+    // Tracking server reachable and the credentials accepted.
+    attempt(CHECK_NAMES.tracking, clock, async () => {
       await mlflow.searchExperiments(CHECK_NAMES.tracking);
       return { result: 'pass', detail: `Reachable at ${mlflow.trackingUri.href}; experiments/search answered.` };
     }),
-  );
-  if (after(CHECK_NAMES.tracking)) {
-    const why = 'the tracking server check failed.';
-    checks.push(skipped(CHECK_NAMES.registry, why), skipped(CHECK_NAMES.artifacts, why));
-    if (cfg.modelName) checks.push(skipped(CHECK_NAMES.model, why));
-    return checks;
-  }
-
-  // 4. Model registry.
-  checks.push(
-    await attempt(CHECK_NAMES.registry, clock, async () => {
+    attempt(CHECK_NAMES.registry, clock, async () => {
       await mlflow.searchRegisteredModels(CHECK_NAMES.registry);
       return { result: 'pass', detail: 'registered-models/search answered.' };
     }),
-  );
+    storeChecks({ cfg, mlflow, clock, openRoad }),
+    cfg.modelName ? attempt(CHECK_NAMES.model, clock, () => modelCheck(mlflow, cfg.modelName)) : undefined,
+  ]);
+  const ifModel = (why: string) => (model ? [skipped(CHECK_NAMES.model, why)] : []);
+  checks.push(validation);
+  if (validation.result === 'fail') {
+    const why = 'the key is not valid.';
+    checks.push(
+      skipped(CHECK_NAMES.tracking, why),
+      skipped(CHECK_NAMES.registry, why),
+      skipped(CHECK_NAMES.artifacts, why),
+      ...ifModel(why),
+    );
+    return checks;
+  }
+  checks.push(tracking);
+  if (tracking.result === 'fail') {
+    const why = 'the tracking server check failed.';
+    checks.push(skipped(CHECK_NAMES.registry, why), skipped(CHECK_NAMES.artifacts, why), ...ifModel(why));
+    return checks;
+  }
+  checks.push(registry, ...store, ...(model ? [model] : []));
+  return checks;
+}
 
-  // 5. Where a registration's files would go: the artifact proxy (the route that failed alone
-  // in July 2025), or straight to a bucket, which the proxy then need not serve.
+/**
+ * Where a registration's files would go: the artifact proxy (the route that failed alone in
+ * July 2025), or straight to a bucket, which the proxy then need not serve.
+ */
+async function storeChecks({ cfg, mlflow, clock, openRoad }: Omit<VerifyDeps, 'http'>): Promise<Check[]> {
   const location = cfg.artifactStore ? undefined : await artifactLocation(mlflow, cfg.experimentName);
   let opened: ReturnType<typeof openRoad> | undefined;
   const road = await attempt(CHECK_NAMES.store, clock, async () => {
     opened = openRoad(location);
     return { result: 'pass', detail: '' };
   });
-  if (!opened) {
-    checks.push(skipped(CHECK_NAMES.artifacts, 'no store the action can write to (see Artifact store).'), road);
-  } else if (opened.road.kind === 'proxy') {
+  if (!opened) return [skipped(CHECK_NAMES.artifacts, 'no store the action can write to (see Artifact store).'), road];
+  if (opened.road.kind === 'proxy') {
     const why = opened.road.why;
-    checks.push(
+    return [
       await attempt(CHECK_NAMES.artifacts, clock, async () => {
         await mlflow.probeArtifacts(CHECK_NAMES.artifacts, '');
         return { result: 'pass', detail: `The mlflow-artifacts route is routed and serving; files go through it (${why}).` };
       }),
-    );
-  } else {
-    const { store } = opened;
-    checks.push(skipped(CHECK_NAMES.artifacts, `not used: files go straight to the bucket (${opened.road.why}).`));
-    checks.push(await attempt(CHECK_NAMES.store, clock, async () => ({ result: 'pass', detail: `${await store.probe(undefined)}.` })));
+    ];
   }
+  const { store } = opened;
+  return [
+    skipped(CHECK_NAMES.artifacts, `not used: files go straight to the bucket (${opened.road.why}).`),
+    await attempt(CHECK_NAMES.store, clock, async () => ({ result: 'pass', detail: `${await store.probe(undefined)}.` })),
+  ];
+}
 
-  // 6. The model, when named.
-  if (cfg.modelName) {
-    checks.push(
-      await attempt(CHECK_NAMES.model, clock, async () => {
-        const model = await mlflow.getRegisteredModel(CHECK_NAMES.model, cfg.modelName);
-        if (!model) return { result: 'pass', detail: `"${cfg.modelName}" is not registered yet; the first registration creates it.` };
-        const [latest] = await mlflow.searchModelVersions(
-          CHECK_NAMES.model,
-          `name=${filterString(cfg.modelName)}`,
-          1,
-          'version_number DESC',
-        );
-        const aliases = (model.aliases ?? []).map((a) => `${a.alias} → ${a.version}`).join(', ');
-        return {
-          result: 'pass',
-          detail: `"${cfg.modelName}" exists; latest version ${latest?.version ?? 'none'}; aliases: ${aliases || 'none'}.`,
-        };
-      }),
-    );
-  }
-  return checks;
+/** The model, when named: its latest version and aliases, both asked at once. */
+async function modelCheck(mlflow: MlflowClient, name: string): Promise<Omit<Check, 'name' | 'latencyMs'>> {
+  const [model, [latest]] = await settleAll([
+    mlflow.getRegisteredModel(CHECK_NAMES.model, name),
+    mlflow.searchModelVersions(CHECK_NAMES.model, `name=${filterString(name)}`, 1, 'version_number DESC'),
+  ]);
+  if (!model) return { result: 'pass', detail: `"${name}" is not registered yet; the first registration creates it.` };
+  const aliases = (model.aliases ?? []).map((a) => `${a.alias} → ${a.version}`).join(', ');
+  return { result: 'pass', detail: `"${name}" exists; latest version ${latest?.version ?? 'none'}; aliases: ${aliases || 'none'}.` };
 }
 
 /** The artifact location of the experiment a registration would use, or of a new one; undefined when unknown. */

@@ -85,7 +85,7 @@ export async function buildManifest(files: readonly ModelFile[], partsOf?: (f: M
       entries.push({ path: f.relPath, size: f.size, sha256, partSha256: parts });
     } else entries.push({ path: f.relPath, size: f.size, sha256: await hashFile(f.absPath, buffer) });
   }
-  return sortEntries(entries);
+  return sortManifest(entries);
 }
 
 /**
@@ -114,16 +114,17 @@ export function completeManifest(
   const missing = files.filter((f) => !byPath.has(f.relPath));
   if (missing.length) throw new Error(`manifest: no entry for ${missing.map((f) => `"${f.relPath}"`).join(', ')}`);
   if (byPath.size !== files.length) throw new Error('manifest: entries for files that are not in the model directory');
-  return sortEntries([...byPath.values()]);
+  return sortManifest([...byPath.values()]);
 }
 
-function sortEntries(entries: ManifestEntry[]): ManifestEntry[] {
+/** In code-unit order of the path, as the digest lists them. */
+export function sortManifest(entries: ManifestEntry[]): ManifestEntry[] {
   return [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** `<sha256>  <size>  <path>\n` per file, sorted by path. */
 export function renderManifest(entries: readonly ManifestEntry[]): string {
-  return sortEntries([...entries])
+  return sortManifest([...entries])
     .map((e) => `${e.sha256}  ${e.size}  ${e.path}\n`)
     .join('');
 }

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ActionError } from './errors.ts';
 import type { ErrorBody, HttpClient, HttpRequest, UploadBody } from './http.ts';
+import { mapBounded } from './settle.ts';
 import { apiUrl } from './urls.ts';
 
 export interface Experiment {
@@ -84,7 +85,7 @@ export class MlflowClient {
 
   private async call<T>(
     step: string,
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     restPath: string,
     payload: Record<string, unknown>,
     extra: Partial<HttpRequest> = {},
@@ -94,7 +95,7 @@ export class MlflowClient {
       step,
       method,
       url: apiUrl(this.trackingUri, `/api/2.0/mlflow/${restPath}`, query),
-      json: method === 'POST' ? payload : undefined,
+      json: method === 'GET' ? undefined : payload,
       authorization: this.auth.header,
       hintFor: (status, e) => trackingHint(status, e, this.auth.kind),
       ...extra,
@@ -208,9 +209,9 @@ export class MlflowClient {
   ): Promise<{ experiment: Experiment; restored: boolean }> {
     let experiment = found;
     if (!experiment) {
-      // Another job may create it between our get and create; then the second get finds it.
-      await this.createExperiment(step, name);
-      experiment = await this.getExperimentByName(step, name);
+      // The create's answer is all a run needs; only when another job created it first is it read.
+      const id = await this.createExperiment(step, name);
+      experiment = id ? { experiment_id: id, name, lifecycle_stage: 'active' } : await this.getExperimentByName(step, name);
     }
     if (!experiment) {
       throw new ActionError(`experiment "${name}" could not be created or read back`, {
@@ -291,30 +292,35 @@ export class MlflowClient {
     };
     const broken =
       'The server (or a proxy in front of it) gives a broken artifact listing, so the upload cannot be verified. Ask the registry operators to check the MLflow server and any proxy that rewrites its answers.';
-    while (pending.length > 0) {
-      const current = pending.shift() as { path: string; depth: number };
-      const res = await this.call<{ files?: ArtifactFile[] }>(step, 'GET', 'artifacts/list', { run_id: runId, path: current.path });
-      for (const f of res.data.files ?? []) {
-        if (!isBelow(f.path, current.path))
-          refuse(`names "${f.path}" as an entry of "${current.path}", which is not below it (a loop or a broken listing)`, broken);
-        if (++entries > limits.entries)
-          refuse(
-            `has more than ${limits.entries} entries (the limit)`,
-            `A model directory has far fewer files; pack many small files into an archive if the model really has that many. ${broken}`,
-          );
-        if (!f.is_dir) {
-          out.push(f);
-          continue;
+    // One directory level at a time, its directories listed side by side; each answer is checked
+    // as it arrives, so a refusal stops the listing within a few requests.
+    for (let level = pending; level.length > 0;) {
+      const next: typeof pending = [];
+      await mapBounded(level, LIST_CONCURRENCY, async (current) => {
+        const res = await this.call<{ files?: ArtifactFile[] }>(step, 'GET', 'artifacts/list', { run_id: runId, path: current.path });
+        for (const f of res.data.files ?? []) {
+          if (!isBelow(f.path, current.path))
+            refuse(`names "${f.path}" as an entry of "${current.path}", which is not below it (a loop or a broken listing)`, broken);
+          if (++entries > limits.entries)
+            refuse(
+              `has more than ${limits.entries} entries (the limit)`,
+              `A model directory has far fewer files; pack many small files into an archive if the model really has that many. ${broken}`,
+            );
+          if (!f.is_dir) {
+            out.push(f);
+            continue;
+          }
+          if (seen.has(f.path)) refuse(`names the directory "${f.path}" twice (a loop)`, broken);
+          if (current.depth + 1 > limits.depth)
+            refuse(
+              `goes more than ${limits.depth} directories deep (the limit), at "${f.path}"`,
+              `Flatten the model directory if it really is that deep. ${broken}`,
+            );
+          seen.add(f.path);
+          next.push({ path: f.path, depth: current.depth + 1 });
         }
-        if (seen.has(f.path)) refuse(`names the directory "${f.path}" twice (a loop)`, broken);
-        if (current.depth + 1 > limits.depth)
-          refuse(
-            `goes more than ${limits.depth} directories deep (the limit), at "${f.path}"`,
-            `Flatten the model directory if it really is that deep. ${broken}`,
-          );
-        seen.add(f.path);
-        pending.push({ path: f.path, depth: current.depth + 1 });
-      }
+      });
+      level = next;
     }
     return out;
   }
@@ -407,6 +413,15 @@ export class MlflowClient {
     return value;
   }
 
+  /**
+   * Deletes a registered model this run created, if it still has no version: an upload that failed
+   * leaves nothing behind. A version another job added meanwhile keeps the model.
+   */
+  async deleteEmptyRegisteredModel(step: string, name: string): Promise<void> {
+    const versions = await this.searchModelVersions(step, `name=${filterString(name)}`, 1);
+    if (versions.length === 0) await this.call(step, 'DELETE', 'registered-models/delete', { name }, { accept: notFound });
+  }
+
   /** Creates the registered model; false when it already existed (which is fine). */
   async createRegisteredModel(step: string, name: string): Promise<boolean> {
     const res = await this.call(step, 'POST', 'registered-models/create', { name }, { accept: alreadyExists });
@@ -451,6 +466,9 @@ export class MlflowClient {
     await this.call(step, 'POST', 'registered-models/alias', { name, alias, version });
   }
 }
+
+/** Directories listed at once: a few round trips for a deep tree, without flooding the server. */
+const LIST_CONCURRENCY = 8;
 
 /** Bounds on a recursive artifact listing: a model directory is neither this deep nor this large. */
 export const ARTIFACT_LIST_LIMITS = { depth: 64, entries: 100_000 };

@@ -3,6 +3,7 @@
 import type { Clock } from './clock.ts';
 import { ActionError } from './errors.ts';
 import type { MlflowClient, ModelVersion, Tag } from './mlflow.ts';
+import { settleAll } from './settle.ts';
 
 export interface VersionRequest {
   name: string;
@@ -17,11 +18,13 @@ const STEP = 'Register model version';
 /** MLflow's own client polls every 3 s. */
 export const POLL_INTERVAL_MS = 3000;
 
+/** `creating`: the registered model's creation under way (true once created), or false when it exists. */
 export async function registerVersion(
   client: MlflowClient,
+  creating: Promise<boolean> | false,
   req: VersionRequest,
 ): Promise<{ version: ModelVersion; createdModel: boolean }> {
-  const createdModel = await client.createRegisteredModel(STEP, req.name);
+  const createdModel = creating === false ? false : await creating;
   const version = await client.createModelVersion(STEP, {
     name: req.name,
     source: req.source,
@@ -64,8 +67,9 @@ export async function awaitReady(client: MlflowClient, clock: Clock, created: Mo
   return current;
 }
 
+/** Side by side: each alias is its own request, and none depends on another. */
 export async function setAliases(client: MlflowClient, name: string, version: string, aliases: readonly string[]): Promise<void> {
-  for (const alias of aliases) await client.setAlias('Set aliases', name, alias, version);
+  await settleAll(aliases.map((alias) => client.setAlias('Set aliases', name, alias, version)));
 }
 
 export type ReuseDecision = { kind: 'reuse'; version: ModelVersion } | { kind: 'new'; reason: string | undefined };

@@ -205,16 +205,27 @@ export async function phase<T>(s: Session, name: string, fn: () => Promise<T>): 
   }
 }
 
-/** Validates the key with the auth service when there is one; registering and promoting need write access. */
-export async function checkKey(s: Session): Promise<void> {
-  const { cfg } = s;
-  const { authUrl, apiKey } = cfg;
-  if (!authUrl || !apiKey) return log.info('Key validation is off (auth-url is empty).');
-  await phase(s, 'Validate API key', async () => {
-    const info = await validateKey(s.http, authUrl, apiKey, cfg.serviceId);
-    log.info(`The key is valid for service "${info.serviceId}"${info.scopes ? ` with scopes: ${info.scopes.join(', ') || 'none'}` : ''}.`);
-    requireWrite(info);
+/**
+ * Read-only work side by side with the key's validation, in one phase: the key check costs no
+ * round trip of its own. The key's failure is the one reported, since the work may have failed
+ * only because of it. Registering and promoting need write access.
+ */
+export async function withKeyCheck<T>(s: Session, name: string, work: () => Promise<T>): Promise<T> {
+  return phase(s, name, async () => {
+    const [key, result] = await Promise.allSettled([checkKey(s), work()]);
+    if (key.status === 'rejected') throw key.reason;
+    if (result.status === 'rejected') throw result.reason;
+    return result.value;
   });
+}
+
+/** Validates the key with the auth service when there is one. */
+async function checkKey(s: Session): Promise<void> {
+  const { authUrl, apiKey, serviceId } = s.cfg;
+  if (!authUrl || !apiKey) return log.info('Key validation is off (auth-url is empty).');
+  const info = await validateKey(s.http, authUrl, apiKey, serviceId);
+  log.info(`The key is valid for service "${info.serviceId}"${info.scopes ? ` with scopes: ${info.scopes.join(', ') || 'none'}` : ''}.`);
+  requireWrite(info);
 }
 
 export function setOutputs(s: Session, outputs: Record<string, string>): void {

@@ -7,16 +7,15 @@ import * as log from '../log.ts';
 import { commitPageUrl } from '../lineage.ts';
 import { commitFilter, type ModelVersion, type RegisteredModel } from '../mlflow.ts';
 import { awaitReady, currentAliases, pickCommitVersion, setAliases, VERSION_NOT_READY, versionTag } from '../registration.ts';
-import { checkKey, phase, setOutputs, writeSummary, type Session } from '../session.ts';
+import { phase, setOutputs, withKeyCheck, writeSummary, type Session } from '../session.ts';
 import { formatDuration, renderPromotion, type HokusaiResult } from '../summary.ts';
 import { versionUiUrl } from '../urls.ts';
 
 export async function promoteMode(s: Session): Promise<void> {
   const { cfg, mlflow, lineage, deps } = s;
 
-  // 1. The key, then the version.
-  await checkKey(s);
-  const target = await phase(s, FIND, () => findVersion(s));
+  // 1. The version, found while the key is validated.
+  const target = await withKeyCheck(s, FIND, () => findVersion(s));
   const { version } = target;
   if (version.status === 'FAILED_REGISTRATION')
     throw new ActionError(`version ${version.version} of "${cfg.modelName}" failed to register, so it cannot be promoted`, {
@@ -118,30 +117,35 @@ type ChosenBy = { kind: 'version' } | { kind: 'commit'; commit: string };
 /** The version named by the version input, else the newest usable one of the commit. */
 async function findVersion(s: Session): Promise<{ model: RegisteredModel; version: ModelVersion; chosenBy: ChosenBy; others: string[] }> {
   const { cfg, mlflow, lineage } = s;
-  const model = await mlflow.getRegisteredModel(FIND, cfg.modelName);
-  if (!model)
-    throw new ActionError(`the registered model "${cfg.modelName}" does not exist on this tracking server`, {
-      step: FIND,
-      hint: 'Check model-name (names are case-sensitive) and tracking-uri; a model has to be registered (mode: register) before it can be promoted.',
-    });
-  if (cfg.version) {
-    const version = await mlflow.getModelVersion(FIND, cfg.modelName, cfg.version).catch((e: unknown) => {
-      if (e instanceof ActionError && e.status === 404)
-        throw new ActionError(`version ${cfg.version} of "${cfg.modelName}" does not exist`, {
-          ...e.details(),
-          hint: `Check the version input. The versions are listed on the model's page in the registry UI.`,
-        });
-      throw e;
-    });
-    return { model, version, chosenBy: { kind: 'version' }, others: [] };
-  }
-  const commit = cfg.gitSha ?? lineage.commit;
-  if (!commit)
+  const commit = cfg.version ? undefined : (cfg.gitSha ?? lineage.commit);
+  if (!cfg.version && !commit)
     throw new ActionError('there is no commit to look the version up by', {
       step: FIND,
       hint: 'Outside GitHub Actions there is no current commit: set git-sha to the registered commit, or version to the version number.',
     });
-  const found = await mlflow.searchModelVersions(FIND, commitFilter(cfg.modelName, commit), 50);
-  const { version, others } = pickCommitVersion(found, cfg.modelName, commit);
-  return { model, version, chosenBy: { kind: 'commit', commit }, others };
+  // The model and its version side by side; a missing model is the error to report.
+  const [model, found] = await Promise.allSettled([
+    mlflow.getRegisteredModel(FIND, cfg.modelName),
+    cfg.version
+      ? mlflow.getModelVersion(FIND, cfg.modelName, cfg.version).then((v) => [v])
+      : mlflow.searchModelVersions(FIND, commitFilter(cfg.modelName, commit ?? ''), 50),
+  ]);
+  if (model.status === 'rejected') throw model.reason;
+  if (!model.value)
+    throw new ActionError(`the registered model "${cfg.modelName}" does not exist on this tracking server`, {
+      step: FIND,
+      hint: 'Check model-name (names are case-sensitive) and tracking-uri; a model has to be registered (mode: register) before it can be promoted.',
+    });
+  if (found.status === 'rejected') {
+    const e: unknown = found.reason;
+    if (cfg.version && e instanceof ActionError && e.status === 404)
+      throw new ActionError(`version ${cfg.version} of "${cfg.modelName}" does not exist`, {
+        ...e.details(),
+        hint: `Check the version input. The versions are listed on the model's page in the registry UI.`,
+      });
+    throw e;
+  }
+  if (!commit) return { model: model.value, version: found.value[0]!, chosenBy: { kind: 'version' }, others: [] };
+  const { version, others } = pickCommitVersion(found.value, cfg.modelName, commit);
+  return { model: model.value, version, chosenBy: { kind: 'commit', commit }, others };
 }

@@ -11,13 +11,12 @@ import { hokusaiTags } from '../hokusai.ts';
 import type { Config } from '../inputs.ts';
 import { lineageTags, mlflowSourceTags } from '../lineage.ts';
 import * as log from '../log.ts';
-import { buildManifest, manifestDigest, type ManifestEntry } from '../manifest.ts';
-import { commitFilter, filterString, type ModelVersion } from '../mlflow.ts';
+import { buildManifest, manifestDigest, sortManifest, type ManifestEntry, type Ranges } from '../manifest.ts';
+import { commitFilter, type ModelVersion } from '../mlflow.ts';
 import { scanModelDir, type ModelFile } from '../model-dir.ts';
 import { artifactName, buildReceipt, uploadReceipt, writeReceipt } from '../receipt.ts';
 import { awaitReady, decideReuse, registerVersion, setAliases } from '../registration.ts';
 import {
-  checkKey,
   phase,
   roadFor,
   runEnded,
@@ -25,10 +24,13 @@ import {
   runStarted,
   setOutputs,
   storeFor,
+  withKeyCheck,
   writeSummary,
   type Session,
 } from '../session.ts';
+import { settleAll } from '../settle.ts';
 import { planParts } from '../stores/store.ts';
+import { PROBE } from '../stores/proxy.ts';
 import { s3Uri, type Road } from '../stores/road.ts';
 import { progressLine } from '../stores/store.ts';
 import {
@@ -55,53 +57,48 @@ export async function registerMode(s: Session): Promise<void> {
   const { cfg, mlflow, lineage, deps } = s;
   const { clock } = deps;
 
-  // 1. The model directory: files, flavors, content digest.
-  const model: ScannedModel = await phase(s, 'Validate model directory', async () => {
-    const dir = await scanModelDir(cfg.modelPath);
-    // Files that may go up in parts get a sha256 per part too, checked as each part is sent.
-    const manifest = await buildManifest(dir.files, (f) => (f.size >= cfg.multipartThreshold ? planParts(f.size) : undefined));
-    const digest = manifestDigest(manifest);
-    log.info(`${dir.root}: ${dir.files.length} files, ${formatBytes(dir.totalBytes)}, flavors: ${dir.flavors.join(', ')}`);
-    log.info(`Content digest ${digest}`);
-    for (const e of manifest) log.debug(`${e.sha256}  ${e.size}  ${e.path}`);
-    return { files: dir.files, totalBytes: dir.totalBytes, digest, manifest };
+  // 1. The model directory: its files and flavors. Small files are hashed from here on, while
+  // the registry is asked; large ones only when a version may be reused (else as they upload).
+  const dir = await phase(s, 'Validate model directory', async () => {
+    const found = await scanModelDir(cfg.modelPath);
+    log.info(`${found.root}: ${found.files.length} files, ${formatBytes(found.totalBytes)}, flavors: ${found.flavors.join(', ')}`);
+    return found;
+  });
+  const partsOf = (f: ModelFile) => (f.size >= cfg.multipartThreshold ? planParts(f.size) : undefined);
+  const smallHashes = hashing(
+    buildManifest(
+      dir.files.filter((f) => f.size < HASH_WHILE_SENDING),
+      partsOf,
+    ),
+  );
+  // Awaited inside the preflight; this only keeps an early failure from counting as unhandled.
+  smallHashes.catch(() => undefined);
+
+  // 2. The key and everything that only reads, side by side: a dry run stops after it.
+  const preflight = await withKeyCheck(s, 'Preflight (read-only)', async () => {
+    const [registry, small] = await settleAll([readRegistry(s), smallHashes]);
+    return { ...registry, small };
   });
 
-  // 2. The key, then everything that only reads: a dry run stops after it.
-  await checkKey(s);
-  const preflight = await phase(s, 'Preflight (read-only)', async () => {
-    const step = 'Preflight';
-    const experiment = await mlflow.getExperimentByName(step, cfg.experimentName);
-    // The road the files will take: a new experiment gets the server's default artifact root.
-    const location = cfg.artifactStore ? undefined : (experiment?.artifact_location ?? (await mlflow.defaultArtifactLocation(step)));
-    const road = roadFor(s, location, step);
-    const store = storeFor(s, road);
-    const where = `experiment "${cfg.experimentName}" ${experiment ? `has id ${experiment.experiment_id}` : 'does not exist yet'}`;
-    // Where the server keeps a new experiment's files is unknown: a failing proxy probe must not
-    // stop a registration that may go to a bucket; the run's own location decides, and is probed then.
-    const probed = cfg.artifactStore !== undefined || location !== undefined;
-    if (probed) log.info(`${await store.probe(experiment)}; ${where}.`);
-    else log.info(`The server did not say where a new experiment's files go: the road is chosen once the run exists; ${where}.`);
-    const registered = await mlflow.getRegisteredModel(step, cfg.modelName);
-    // The version with this commit and content, if any; else the commit's versions, to say why a new one is made.
-    const same =
-      registered && lineage.commit
-        ? await mlflow.searchModelVersions(
-            step,
-            `${commitFilter(cfg.modelName, lineage.commit)} AND tags.model_digest=${filterString(model.digest)}`,
-            1,
-          )
-        : [];
-    const existing =
-      same.length || !registered || !lineage.commit
-        ? same
-        : await mlflow.searchModelVersions(step, commitFilter(cfg.modelName, lineage.commit), 20);
-    if (existing.length)
-      log.info(`Already registered for commit ${lineage.commit.slice(0, 12)}: version ${existing.map((v) => v.version).join(', ')}.`);
-    return { experiment, modelExists: registered !== undefined, existing, road, store, probed };
-  });
+  // 3. The content digest: every file hashed first when a version may be reused (or for the
+  // plan); otherwise the large files are hashed as they are sent, read once.
+  const mayReuse = preflight.existing.length > 0 || cfg.dryRun;
+  const large = dir.files.filter((f) => f.size >= HASH_WHILE_SENDING);
+  const early = mayReuse && large.length ? [...preflight.small, ...(await hashLarge(s, large, partsOf))] : preflight.small;
+  const complete = early.length === dir.files.length;
+  let model: ScannedModel = {
+    files: dir.files,
+    totalBytes: dir.totalBytes,
+    digest: complete ? manifestDigest(early) : '',
+    manifest: early,
+  };
+  if (complete) logDigest(model);
+  else
+    log.info(
+      `${large.length} large file${large.length === 1 ? ' is' : 's are'} hashed as ${large.length === 1 ? 'it goes' : 'they go'} up: no version of this commit can be reused.`,
+    );
 
-  const decision = decideReuse(preflight.existing, model.digest, lineage.commit);
+  const decision = complete ? decideReuse(preflight.existing, model.digest, lineage.commit) : ({ kind: 'new', reason: undefined } as const);
   if (cfg.dryRun) {
     const plan = {
       modelName: cfg.modelName,
@@ -160,8 +157,11 @@ export async function registerMode(s: Session): Promise<void> {
     log.info(await store.probe(experiment));
   }
 
-  // 5. The files, then proof that every one arrived whole and can be served back.
-  const uploadMs = await phase(s, 'Upload model', async () => {
+  // 5. The files, then proof that every one arrived whole and can be served back. The registered
+  // model, when the preflight found none, is created meanwhile (and removed if the upload fails).
+  const modelCreation = preflight.modelExists ? undefined : mlflow.createRegisteredModel(REGISTER, cfg.modelName);
+  modelCreation?.catch(() => undefined);
+  const { uploadMs, sent } = await phase(s, 'Upload model', async () => {
     const t0 = clock.now();
     const progress = { filesDone: 0, files: model.files.length, bytesDone: 0, bytes: model.totalBytes, elapsedMs: 0 };
     let lastLog = t0;
@@ -172,7 +172,7 @@ export async function registerMode(s: Session): Promise<void> {
       log.info(progressLine({ ...progress, elapsedMs: lastLog - t0 }));
     };
     log.debug(`Uploading through the ${store.name}.`);
-    await store.upload(runInfo, model.files, {
+    const hashed = (await store.upload(runInfo, model.files, {
       concurrency: cfg.uploadConcurrency,
       multipartThreshold: cfg.multipartThreshold,
       digests: new Map(model.manifest.map((e) => [e.path, e])),
@@ -184,20 +184,29 @@ export async function registerMode(s: Session): Promise<void> {
         progress.filesDone++;
         log.debug(`uploaded ${f.relPath} (${f.size} bytes${how === 'multipart' ? ', in parts' : ''})`);
       },
-    });
+    })) as unknown as ManifestEntry[] | undefined;
     const ms = clock.now() - t0;
     log.info(
       `Uploaded ${model.files.length} files (${formatBytes(model.totalBytes)}) in ${formatDuration(ms)}, ${formatBytes((model.totalBytes / Math.max(ms, 1)) * 1000)}/s.`,
     );
     await store.verify(runInfo, model.files);
     log.info(`Every file is in place with its full size (${store.name}).`);
-    return ms;
+    return { uploadMs: ms, sent: hashed ?? [] };
+  }).catch(async (err: unknown) => {
+    await dropCreatedModel(s, modelCreation);
+    throw err;
   });
+  if (!complete) {
+    // The large files were hashed as they went up: now the digest is whole.
+    model = { ...model, manifest: sortManifest([...model.manifest, ...sent]) };
+    model.digest = manifestDigest(model.manifest);
+    logDigest(model);
+  }
 
   // 6. The version, READY, with its aliases; from here on a failure names it.
   const source = store.source(runInfo);
   const version = await phase(s, 'Register model version', async () => {
-    const { version: created, createdModel } = await registerVersion(mlflow, {
+    const { version: created, createdModel } = await registerVersion(mlflow, modelCreation ?? false, {
       name: cfg.modelName,
       source,
       runId: runInfo.run_id,
@@ -212,7 +221,13 @@ export async function registerMode(s: Session): Promise<void> {
     );
     try {
       const ready = await awaitReady(mlflow, clock, created, cfg.awaitTimeoutSeconds);
-      await setAliases(mlflow, cfg.modelName, ready.version, cfg.aliases);
+      // 7. The aliases and the run's end side by side: the run is done once the version is READY.
+      await settleAll([
+        setAliases(mlflow, cfg.modelName, ready.version, cfg.aliases),
+        // The run learns the digest now when its large files were hashed on the way up.
+        complete ? Promise.resolve() : mlflow.setRunTag(FINISH, runInfo.run_id, 'model_digest', model.digest),
+        mlflow.updateRun(FINISH, runInfo.run_id, 'FINISHED', clock.now()).then(() => runEnded(s)),
+      ]);
       for (const alias of cfg.aliases) log.info(`Alias ${alias} → version ${ready.version}`);
       return ready;
     } catch (err) {
@@ -225,9 +240,7 @@ export async function registerMode(s: Session): Promise<void> {
     }
   });
 
-  // 7. The run is done; the rest is telling people.
-  await mlflow.updateRun('Finish MLflow run', runInfo.run_id, 'FINISHED', clock.now());
-  runEnded(s);
+  // 8. The rest is telling people.
   await finish(s, version, model, {
     runId: runInfo.run_id,
     experimentId: experiment.experiment_id,
@@ -242,20 +255,25 @@ export async function registerMode(s: Session): Promise<void> {
 async function reuseVersion(s: Session, existing: ModelVersion, model: ScannedModel, experimentId: string | undefined) {
   const { cfg, mlflow, lineage, deps } = s;
   s.registered = { modelUri: `models:/${cfg.modelName}/${existing.version}`, version: existing.version };
-  const version = await phase(s, 'Reuse version', async () => {
+  const reused = await phase(s, 'Reuse version', async () => {
     log.info(
       `Version ${existing.version} of "${cfg.modelName}" was registered for commit ${lineage.commit.slice(0, 12)} with the same content: reusing it.`,
     );
     const ready = await awaitReady(mlflow, deps.clock, existing, cfg.awaitTimeoutSeconds);
-    await setAliases(mlflow, cfg.modelName, ready.version, cfg.aliases);
+    // The aliases, the tags and the run's experiment (for the experiment-id output) side by side.
+    // The first run may have had other token inputs: the version carries what this run says. A
+    // run deleted since must not fail a reuse whose aliases are set.
+    const runId = ready.run_id ?? '';
+    const [, , run] = await settleAll([
+      setAliases(mlflow, cfg.modelName, ready.version, cfg.aliases),
+      tagWithToken(s, ready),
+      runId ? mlflow.getRun('Reuse version', runId).catch(() => undefined) : Promise.resolve(undefined),
+    ]);
     for (const alias of cfg.aliases) log.info(`Alias ${alias} → version ${ready.version}`);
-    // The first run may have had other token inputs: the version carries what this run says.
-    await tagWithToken(s, ready);
-    return ready;
+    return { ready, run };
   });
+  const { ready: version, run } = reused;
   const runId = version.run_id ?? '';
-  // Only for the experiment-id output: a run deleted since must not fail a reuse whose aliases are set.
-  const run = runId ? await mlflow.getRun('Reuse version', runId).catch(() => undefined) : undefined;
   await finish(s, version, model, {
     runId,
     experimentId: run?.experiment_id ?? experimentId ?? '',
@@ -373,6 +391,81 @@ async function saveReceipt(
     say(`${up.reason}. The receipt is at ${path}.`, { title: 'Receipt not uploaded' });
     return { path, note: up.reason };
   });
+}
+
+const REGISTER = 'Register model version';
+const FINISH = 'Finish MLflow run';
+
+/** An upload that failed leaves no registered model behind that this run created for it. */
+async function dropCreatedModel(s: Session, creation: Promise<boolean> | undefined): Promise<void> {
+  if (!(await creation?.catch(() => false))) return;
+  // The cleanup client: it still works after a cancel.
+  await s.cleanup.deleteEmptyRegisteredModel('Upload model', s.cfg.modelName).catch((e: unknown) => {
+    log.warning(
+      `Could not remove the registered model "${s.cfg.modelName}" this run created for the upload: ${e instanceof Error ? e.message : String(e)}. It has no version.`,
+    );
+  });
+}
+
+/** Files this large are hashed as they are sent when no version can be reused: read once, not twice. */
+const HASH_WHILE_SENDING = Number.POSITIVE_INFINITY; // TEMP until the stores hash while sending
+
+/**
+ * The registry's side of the preflight, its independent reads side by side: the experiment and
+ * the road its files would take (probed), the registered model, and the versions of this commit.
+ */
+async function readRegistry(s: Session) {
+  const { cfg, mlflow, lineage } = s;
+  const step = 'Preflight';
+  // The artifact proxy, the likeliest road, is checked beside the lookups; it counts only if the files take it.
+  const proxyCheck = cfg.artifactStore ? undefined : mlflow.probeArtifacts(PROBE, '');
+  proxyCheck?.catch(() => undefined);
+  const [road, registered, existing] = await settleAll([
+    (async () => {
+      const experiment = await mlflow.getExperimentByName(step, cfg.experimentName);
+      // A new experiment gets the server's default artifact root.
+      const location = cfg.artifactStore ? undefined : (experiment?.artifact_location ?? (await mlflow.defaultArtifactLocation(step)));
+      const chosen = roadFor(s, location, step);
+      const store = storeFor(s, chosen);
+      const where = `experiment "${cfg.experimentName}" ${experiment ? `has id ${experiment.experiment_id}` : 'does not exist yet'}`;
+      // Where the server keeps a new experiment's files is unknown: a failing proxy probe must not
+      // stop a registration that may go to a bucket; the run's own location decides, and is probed then.
+      const probed = cfg.artifactStore !== undefined || location !== undefined;
+      const early = chosen.kind === 'proxy' ? proxyCheck : undefined;
+      if (probed) log.info(`${await store.probe(experiment, early)}; ${where}.`);
+      else log.info(`The server did not say where a new experiment's files go: the road is chosen once the run exists; ${where}.`);
+      return { experiment, road: chosen, store, probed };
+    })(),
+    mlflow.getRegisteredModel(step, cfg.modelName),
+    // One search: the digests in its answer decide a reuse, or say why a new version is made.
+    lineage.commit ? mlflow.searchModelVersions(step, commitFilter(cfg.modelName, lineage.commit), COMMIT_VERSIONS) : Promise.resolve([]),
+  ]);
+  if (existing.length)
+    log.info(`Already registered for commit ${lineage.commit.slice(0, 12)}: version ${existing.map((v) => v.version).join(', ')}.`);
+  return { ...road, modelExists: registered !== undefined, existing };
+}
+
+/** A commit has one version per content it was registered with: far fewer than this. */
+const COMMIT_VERSIONS = 100;
+
+/** The large files' sha256 (and their parts'), read before the upload: only when a reuse is possible. */
+const hashLarge = (s: Session, files: readonly ModelFile[], partsOf: (f: ModelFile) => Ranges | undefined) =>
+  phase(s, 'Content digest', () => hashing(buildManifest(files, partsOf)));
+
+/** A file that cannot be read is a problem of the model directory. */
+const hashing = <T>(p: Promise<T>): Promise<T> =>
+  p.catch((e: unknown) => {
+    throw e instanceof ActionError
+      ? e
+      : new ActionError(`a model file could not be read: ${e instanceof Error ? e.message : String(e)}`, {
+          step: 'Validate model directory',
+          hint: 'Check that the model directory can be read by the job (permissions, files removed while the step ran). Nothing was registered.',
+        });
+  });
+
+function logDigest(model: ScannedModel): void {
+  log.info(`Content digest ${model.digest}`);
+  for (const e of model.manifest) log.debug(`${e.sha256}  ${e.size}  ${e.path}`);
 }
 
 const sameRoad = (a: Road, b: Road) =>

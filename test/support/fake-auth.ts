@@ -3,6 +3,7 @@
  * `POST /api/v1/keys/validate` and `GET /health`.
  */
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 
@@ -20,6 +21,9 @@ export interface FakeAuthRequest {
   authorization: string | undefined;
   /** parsed JSON body, the raw text if it is not JSON, undefined if empty */
   body: unknown;
+  /** performance.now() when the request arrived (before any `latencyMs`), and when its answer was handed to the socket. */
+  startedAt: number;
+  endedAt?: number;
 }
 
 export interface FakeAuth {
@@ -67,11 +71,21 @@ function extractKey(req: http.IncomingMessage, body: unknown): string | undefine
   return undefined;
 }
 
-export async function startFakeAuth(keys: Record<string, FakeKey>): Promise<FakeAuth> {
+export interface FakeAuthOptions {
+  /**
+   * Hold every request this long before handling it (a fixed network delay, as front-proxy.ts
+   * `latencyMs`); the request is recorded when the wait ends. Default 0 (none).
+   */
+  latencyMs?: number;
+}
+
+export async function startFakeAuth(keys: Record<string, FakeKey>, opts: FakeAuthOptions = {}): Promise<FakeAuth> {
   const requests: FakeAuthRequest[] = [];
   const keyIds = new Map<string, string>(Object.keys(keys).map((k) => [k, randomUUID()]));
+  const latencyMs = opts.latencyMs ?? 0;
+  const timers = new Set<NodeJS.Timeout>();
 
-  const server = http.createServer((req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('error', () => res.destroy());
@@ -79,7 +93,15 @@ export async function startFakeAuth(keys: Record<string, FakeKey>): Promise<Fake
       const pathname = new URL(req.url ?? '/', 'http://x').pathname;
       const body = parseBody(Buffer.concat(chunks).toString('utf8'));
       const method = req.method ?? 'GET';
-      requests.push({ method, path: pathname, authorization: headerValue(req.headers.authorization), body });
+      const record: FakeAuthRequest = {
+        method,
+        path: pathname,
+        authorization: headerValue(req.headers.authorization),
+        body,
+        startedAt: arrivals.get(req) ?? performance.now(),
+      };
+      requests.push(record);
+      res.once('finish', () => (record.endedAt = performance.now()));
 
       if (pathname === '/health') {
         if (method !== 'GET' && method !== 'HEAD') return sendJson(res, 405, { detail: 'Method Not Allowed' });
@@ -125,6 +147,21 @@ export async function startFakeAuth(keys: Record<string, FakeKey>): Promise<Fake
         error: null,
       });
     });
+  };
+
+  const arrivals = new WeakMap<http.IncomingMessage, number>();
+  const server = http.createServer((req, res) => {
+    arrivals.set(req, performance.now());
+    if (latencyMs <= 0) return handler(req, res);
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!req.socket.destroyed) handler(req, res);
+    }, latencyMs);
+    timers.add(timer);
+    res.once('close', () => {
+      clearTimeout(timer);
+      timers.delete(timer);
+    });
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -140,6 +177,8 @@ export async function startFakeAuth(keys: Record<string, FakeKey>): Promise<Fake
     stop: () =>
       (stopping ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
+        for (const t of timers) clearTimeout(t);
+        timers.clear();
         server.closeAllConnections();
       })),
   };

@@ -7,7 +7,11 @@
  * Unlike the real proxy (which buffers bodies and drops content-length), this one
  * streams both ways and keeps content-length, so large uploads keep their length.
  *
+ * With `latencyMs`, every request (any route, any answer) first waits that long, its body unread:
+ * a fixed network delay, independent of `faults`.
+ *
  * Order of checks for a `/api/mlflow/...` request:
+ *   0. `latencyMs` (a request whose client goes away meanwhile is dropped, unrecorded);
  *   1. `redirect` (answers every request, before any key check, like a load balancer would);
  *   2. Bearer key in `validKeys` (401 otherwise; OPTIONS skips this and step 3);
  *   3. key in `adminKeys`, when given (403 REGISTRY_ADMIN_REQUIRED otherwise);
@@ -30,6 +34,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { answerRegistrationEvent, REGISTRATION_EVENT_PATH } from './registration-event-contract.ts';
 
 export interface FrontProxyRequest {
@@ -50,6 +55,9 @@ export interface FrontProxyRequest {
   upstreamStatus?: number;
   /** Bytes of body the proxy wrote for a `streamBytes` or `trickle` fault (handed to the socket, not necessarily read). */
   bytesSent?: number;
+  /** performance.now() when the request arrived (before any `latencyMs`), and when its answer was handed to the socket (or the socket closed). */
+  startedAt: number;
+  endedAt?: number;
 }
 
 /** A request to the registration-event route (it is in `requests` too: the same object). */
@@ -169,6 +177,14 @@ export interface FrontProxyOptions {
   redirect?: { status: 301 | 302 | 307 | 308; location: string };
   /** See Fault. The first matching fault with `times` left applies. */
   faults?: Fault[];
+  /**
+   * Hold every request this long before handling it (its body unread, so an upload waits too):
+   * a fixed latency on every request of every route, e.g. 40 for a distant registry. The request
+   * is recorded (in `requests`) when the wait ends; one whose client went away meanwhile is
+   * dropped unrecorded. Unlike a `delayMs` fault it also delays 401s, 404s and faulted requests,
+   * and leaves `faults` free for faults. Default 0 (none).
+   */
+  latencyMs?: number;
   /** Serve HTTPS with this PEM key/cert instead of HTTP (see tls.ts selfSignedCert()). */
   tls?: { key: string; cert: string };
   /**
@@ -319,8 +335,12 @@ export async function startFrontProxy(opts: FrontProxyOptions): Promise<FrontPro
       url: target,
       status: 0,
       authorization: headerValue(req.headers.authorization),
+      startedAt: arrivals.get(req) ?? performance.now(),
     };
     requests.push(record);
+    const ended = () => (record.endedAt ??= performance.now());
+    res.once('finish', ended);
+    res.once('close', ended);
     const event: FrontProxyEvent | undefined =
       service === 'events' ? Object.assign(record, { contentType: headerValue(req.headers['content-type']) }) : undefined;
     if (event) events.push(event);
@@ -584,7 +604,28 @@ export async function startFrontProxy(opts: FrontProxyOptions): Promise<FrontPro
     proceed();
   };
 
-  const server = opts.tls ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : http.createServer(handler);
+  const latencyMs = opts.latencyMs ?? 0;
+  const arrivals = new WeakMap<http.IncomingMessage, number>();
+  const delayed = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const onClose = (): void => {
+      clearTimeout(timer);
+      stallTimers.delete(timer);
+    };
+    const timer = setTimeout(() => {
+      stallTimers.delete(timer);
+      res.off('close', onClose);
+      if (req.socket.destroyed) return;
+      handler(req, res);
+    }, latencyMs);
+    stallTimers.add(timer);
+    res.once('close', onClose);
+  };
+  const arrived = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    arrivals.set(req, performance.now());
+    (latencyMs > 0 ? delayed : handler)(req, res);
+  };
+  const entry = arrived;
+  const server = opts.tls ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, entry) : http.createServer(entry);
   // Raw TCP sockets (for https too: 'connection' fires before the TLS handshake), so stop()
   // can kill stalled requests, half-done handshakes and idle keep-alive connections alike.
   server.on('connection', (socket: Socket) => {

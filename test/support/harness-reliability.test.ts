@@ -1,7 +1,8 @@
 /**
- * Proves the harness' reliability tools: front-proxy faults resetAfterBytes / afterForward / delayMs
- * and the onRequest hook, MlflowServer kill()/restart(), runAction's signals, and the runner's state
- * mechanism (GITHUB_STATE → runPostStep's STATE_*).
+ * Proves the harness' reliability tools: front-proxy faults resetAfterBytes / afterForward / delayMs,
+ * the latencyMs option (front proxy and fake auth) and the onRequest hook, MlflowServer
+ * kill()/restart(), runAction's signals, and the runner's state mechanism (GITHUB_STATE →
+ * runPostStep's STATE_*).
  * Run: node_modules/.bin/node --test test/support/harness-reliability.test.ts
  *
  * One plain MLflow server serves the whole file; the kill/restart test runs last among the tests
@@ -16,6 +17,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startMlflowServer } from './mlflow-server.ts';
 import type { MlflowServer } from './mlflow-server.ts';
+import { startFakeAuth } from './fake-auth.ts';
 import { startFrontProxy } from './front-proxy.ts';
 import type { FrontProxy, FrontProxyOptions, FrontProxyRequest } from './front-proxy.ts';
 import { runAction, runPostStep } from './run-action.ts';
@@ -195,6 +197,70 @@ test('proxy delayMs: the response is slow but real; a client that gives up cance
   await new Promise((r) => setTimeout(r, 1_800));
   assert.equal((await experimentByName('delay-aborted-exp')).status, 404);
   assert.equal(p.requests[2]?.upstreamStatus, undefined);
+});
+
+test('proxy latency: a lone delayMs without times delays and forwards every request; latencyMs delays every request of any route', async () => {
+  const timed = async (url: string, headers: Record<string, string> = bearer): Promise<[number, number]> => {
+    const t0 = Date.now();
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
+    await res.arrayBuffer();
+    return [res.status, Date.now() - t0];
+  };
+  const f = await proxy({ faults: [{ path: /^\//, delayMs: 300 }] });
+  for (let i = 0; i < 3; i++) {
+    const [status, ms] = await timed(`${f.trackingUri}/health`);
+    assert.equal(status, 200);
+    assert.ok(ms >= 280, `delayMs call ${i} took ${ms} ms`);
+  }
+  assert.deepEqual(
+    f.requests.map((r) => [r.status, r.upstreamStatus, r.fault]),
+    Array.from({ length: 3 }, () => [200, 200, 0]),
+  );
+
+  const l = await proxy({
+    latencyMs: 300,
+    faults: [{ method: 'GET', path: /^\/api\/2\.0\/mlflow\/experiments\/get$/, status: 503, times: 1 }],
+  });
+  const calls = [
+    await timed(`${l.trackingUri}/health`),
+    await timed(`${l.trackingUri}/health`, {}), // 401: delayed too
+    await timed(`${l.url}/elsewhere`), // 404: delayed too
+    await timed(`${l.trackingUri}/api/2.0/mlflow/experiments/get?experiment_id=0`), // the fault, after the latency
+  ];
+  assert.deepEqual(
+    calls.map(([status]) => status),
+    [200, 401, 404, 503],
+  );
+  for (const [, ms] of calls) assert.ok(ms >= 280, `latencyMs call took ${ms} ms`);
+  assert.deepEqual(
+    l.requests.map((r) => [r.status, r.fault]),
+    [
+      [200, undefined],
+      [401, undefined],
+      [404, undefined],
+      [503, 0],
+    ],
+  );
+
+  // A client that gives up during the latency: nothing recorded, nothing forwarded.
+  await assert.rejects(
+    fetch(`${l.trackingUri}/health`, { headers: bearer, signal: AbortSignal.timeout(100) }),
+    (e: Error) => e.name === 'TimeoutError',
+  );
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(l.requests.length, 4);
+
+  const auth = await startFakeAuth({ k: { service_id: 'platform', scopes: [] } }, { latencyMs: 300 });
+  try {
+    const t0 = Date.now();
+    const res = await fetch(`${auth.url}/health`, { signal: AbortSignal.timeout(30_000) });
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+    assert.ok(Date.now() - t0 >= 280, `fake auth took ${Date.now() - t0} ms`);
+    assert.equal(auth.requests.length, 1);
+  } finally {
+    await auth.stop();
+  }
 });
 
 test('proxy onRequest: called synchronously on arrival, after the key check, before faults', async () => {

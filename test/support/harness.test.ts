@@ -129,12 +129,16 @@ test('fake auth follows the validate contract', async () => {
   assert.deepEqual(await nf.json(), { detail: 'Not Found' });
 
   const first = auth.requests.find((r) => r.path === '/api/v1/keys/validate');
-  assert.deepEqual(first, {
-    method: 'POST',
-    path: '/api/v1/keys/validate',
-    authorization: `Bearer ${PLATFORM_KEY}`,
-    body: { service_id: 'platform' },
-  });
+  assert.ok(first && first.endedAt !== undefined && first.endedAt >= first.startedAt, 'timed from arrival to answer');
+  assert.deepEqual(
+    { method: first.method, path: first.path, authorization: first.authorization, body: first.body },
+    {
+      method: 'POST',
+      path: '/api/v1/keys/validate',
+      authorization: `Bearer ${PLATFORM_KEY}`,
+      body: { service_id: 'platform' },
+    },
+  );
 });
 
 test('front proxy: auth, 404 outside prefix, forwarding', async () => {

@@ -60,8 +60,7 @@ export const success: RegisteredResult = {
   fileList: MODEL_FILES,
   timings: [
     ['Validate model directory', 18],
-    ['Validate API key', 41],
-    ['Preflight (read-only)', 63],
+    ['Preflight (read-only)', 66],
     ['Start MLflow run', 37],
     ['Upload model', 120],
     ['Register model version', 158],
@@ -126,8 +125,7 @@ export const promotion: PromotionResult = {
   runUrl: RUN_URL,
   durationMs: 310,
   timings: [
-    { phase: 'Validate API key', ms: 40 },
-    { phase: 'Find the version to promote', ms: 120 },
+    { phase: 'Find the version to promote', ms: 125 },
     { phase: 'Promote version', ms: 150 },
   ],
 };

@@ -2,7 +2,9 @@
 // loops, endless depth and endless entries are refused with a message instead of followed.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MockAgent } from 'undici';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent, MockAgent } from 'undici';
 import { ActionError } from '../../src/errors.ts';
 import { HttpClient } from '../../src/http.ts';
 import { ARTIFACT_LIST_LIMITS, MlflowClient, type ArtifactFile } from '../../src/mlflow.ts';
@@ -106,5 +108,40 @@ test('a tree with more entries than the limit is refused', async () => {
   const wide = server((dir) => Array.from({ length: 100 }, (_, i) => ({ path: `${dir}/${i}`, is_dir: true })));
   const err2 = await refused(wide.client.listArtifactsRecursive('Verify upload', 'r', 'model'));
   assert.match(err2.message, new RegExp(`has more than ${ARTIFACT_LIST_LIMITS.entries} entries`));
-  assert.ok(wide.requests() <= ARTIFACT_LIST_LIMITS.entries / 100 + 1, `${wide.requests()} requests`);
+  // Directories are listed 8 at a time: at most the 7 others in flight run past the limit.
+  assert.ok(wide.requests() <= ARTIFACT_LIST_LIMITS.entries / 100 + 1 + 7, `${wide.requests()} requests`);
+});
+
+test('directories of one level are listed side by side, at most 8 at once, and every file is found', async () => {
+  // A real local server that holds each answer a moment, counting the requests open at once.
+  let open = 0;
+  let widest = 0;
+  let requests = 0;
+  const srv = http.createServer((req, res) => {
+    requests++;
+    widest = Math.max(widest, ++open);
+    const dir = new URL(req.url ?? '', 'http://x').searchParams.get('path') ?? '';
+    const files =
+      dir === 'model'
+        ? Array.from({ length: 20 }, (_, i) => ({ path: `model/d${i}`, is_dir: true }))
+        : [{ path: `${dir}/f`, is_dir: false, file_size: 1 }];
+    setTimeout(() => {
+      open--;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ files }));
+    }, 20);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  try {
+    const { port } = srv.address() as AddressInfo;
+    const client = new MlflowClient(new HttpClient(httpOptions({ dispatcher: new Agent() })), new URL(`http://127.0.0.1:${port}`), {
+      kind: 'none',
+      header: undefined,
+    });
+    const files = await client.listArtifactsRecursive('Verify upload', 'r', 'model');
+    assert.equal(files.length, 20);
+    assert.equal(requests, 21);
+    assert.equal(widest, 8);
+  } finally {
+    srv.close();
+  }
 });
