@@ -15,8 +15,11 @@ export interface HttpRequest {
   url: URL;
   /** JSON body; sets content-type. */
   json?: unknown;
-  /** Opens the raw body of an upload, afresh for each attempt; needs contentLength (MLflow stores an empty file without it). */
-  openBody?: () => Readable;
+  /**
+   * Opens the raw body of an upload, afresh for each attempt; needs contentLength (MLflow stores an
+   * empty file without it). A Readable, or an UploadBody that undici pulls chunk by chunk.
+   */
+  openBody?: () => Readable | UploadBody;
   contentLength?: number;
   /** The Authorization header value (Bearer key or Basic credentials), when set. */
   authorization?: string;
@@ -37,6 +40,15 @@ export interface HttpRequest {
   recover?: () => Promise<unknown>;
   /** Narrows the default retries for a call that must not be repeated blindly (e.g. one that emits an event). */
   retryWhen?: (err: ActionError) => boolean;
+  /** Told when the server pushes back (HTTP 429 or 503), e.g. so an upload pool narrows; no I/O of its own. */
+  onThrottled?: (status: number) => void;
+}
+
+/** An upload body that undici pulls chunk by chunk (see stores/checked-read.ts iterableOpener). */
+export interface UploadBody extends AsyncIterable<Buffer> {
+  destroy(): void;
+  /** Called once every byte was read. */
+  onEnd(cb: () => void): void;
 }
 
 export interface HttpResponse<T> {
@@ -99,6 +111,7 @@ export class HttpClient {
       try {
         return await this.sendOnce<T>(req);
       } catch (err) {
+        if (err instanceof ActionError && (err.status === 429 || err.status === 503)) req.onThrottled?.(err.status);
         if (!(err instanceof ActionError) || !err.retry || signal?.aborted) throw err;
         const vetoed = req.retryWhen !== undefined && !req.retryWhen(err);
         const wait = backoffMs(attempt, policy, this.opts.random, err.retry.afterMs);
@@ -162,7 +175,7 @@ export class HttpClient {
     };
     Object.assign(headers, req.headers);
     if (req.authorization) headers.authorization = req.authorization;
-    let body: string | Readable | undefined;
+    let body: string | Readable | UploadBody | undefined;
     if (req.json !== undefined) {
       body = JSON.stringify(req.json);
       headers['content-type'] = 'application/json';
@@ -182,8 +195,10 @@ export class HttpClient {
     const arm = () => {
       timer ??= setTimeout(() => deadline.abort(deadlineError(phase, this.opts.timeoutMs)), this.opts.timeoutMs);
     };
-    if (body && typeof body !== 'string') body.once('end', arm);
-    else arm();
+    if (body && typeof body !== 'string') {
+      if ('onEnd' in body) body.onEnd(arm);
+      else body.once('end', arm);
+    } else arm();
     const signal = this.opts.signal ? AbortSignal.any([this.opts.signal, deadline.signal]) : deadline.signal;
     const failed = (err: unknown): ActionError => {
       if (this.opts.signal?.aborted) return cancelled(req, err);
@@ -195,7 +210,8 @@ export class HttpClient {
       res = await request(req.url, {
         method: req.method,
         headers,
-        body,
+        // undici takes an async iterable body (its docs list it), though its types leave it out.
+        body: body as string | Readable | undefined,
         dispatcher: this.opts.dispatcher,
         headersTimeout: this.opts.timeoutMs,
         bodyTimeout: this.opts.timeoutMs,

@@ -536,7 +536,7 @@ export const INPUT_DEFAULTS: Partial<RawInputs> = {
   'request-timeout': '120',
   'max-retries': '5',
   'allow-insecure-http': 'false',
-  'upload-concurrency': '8',
+  'upload-concurrency': '32',
   'multipart-threshold': '100MiB',
   'api-url': DEFAULT_API_URL,
   'notify-hokusai': 'true',

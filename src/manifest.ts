@@ -42,6 +42,7 @@ export async function hashFileAndParts(
   absPath: string,
   ranges: Ranges,
   buffer = Buffer.allocUnsafe(CHUNK),
+  signal?: AbortSignal,
 ): Promise<{ sha256: string; parts: string[] }> {
   const whole = createHash('sha256');
   const parts: string[] = [];
@@ -50,6 +51,7 @@ export async function hashFileAndParts(
   const file = await open(absPath, 'r');
   try {
     for (;;) {
+      signal?.throwIfAborted();
       const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
       if (bytesRead === 0) break;
       const chunk = buffer.subarray(0, bytesRead);
@@ -84,6 +86,35 @@ export async function buildManifest(files: readonly ModelFile[], partsOf?: (f: M
     } else entries.push({ path: f.relPath, size: f.size, sha256: await hashFile(f.absPath, buffer) });
   }
   return sortManifest(entries);
+}
+
+/**
+ * The files to hash before the upload when nothing can be reused: those below `threshold` (pure).
+ * The others get no entry in the upload's digests, are hashed as they are sent (read once), and
+ * come back from ArtifactStore.upload, for `completeManifest`.
+ */
+export function hashedFirst<F extends { size: number }>(files: readonly F[], threshold: number): F[] {
+  return files.filter((f) => f.size < threshold);
+}
+
+/**
+ * The manifest of every file from the entries hashed before the upload and those the upload
+ * returned (pure); throws when a file has no entry, or two, which would be a bug.
+ */
+export function completeManifest(
+  files: ReadonlyArray<{ relPath: string }>,
+  first: readonly ManifestEntry[],
+  uploaded: readonly ManifestEntry[],
+): ManifestEntry[] {
+  const byPath = new Map<string, ManifestEntry>();
+  for (const e of [...first, ...uploaded]) {
+    if (byPath.has(e.path)) throw new Error(`manifest: "${e.path}" has two entries`);
+    byPath.set(e.path, e);
+  }
+  const missing = files.filter((f) => !byPath.has(f.relPath));
+  if (missing.length) throw new Error(`manifest: no entry for ${missing.map((f) => `"${f.relPath}"`).join(', ')}`);
+  if (byPath.size !== files.length) throw new Error('manifest: entries for files that are not in the model directory');
+  return sortManifest([...byPath.values()]);
 }
 
 /** In code-unit order of the path, as the digest lists them. */

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ActionError } from './errors.ts';
-import type { ErrorBody, HttpClient, HttpRequest } from './http.ts';
+import type { ErrorBody, HttpClient, HttpRequest, UploadBody } from './http.ts';
 import { mapBounded } from './settle.ts';
 import { apiUrl } from './urls.ts';
 
@@ -325,14 +325,21 @@ export class MlflowClient {
     return out;
   }
 
-  /** Streams one file to the artifact proxy; a retry reopens the stream. */
-  async putArtifact(step: string, url: URL, openBody: () => Readable, size: number): Promise<void> {
+  /** Streams one file to the artifact proxy; a retry reopens the stream. `onThrottled` hears of 429/503 answers. */
+  async putArtifact(
+    step: string,
+    url: URL,
+    openBody: () => Readable | UploadBody,
+    size: number,
+    onThrottled?: (status: number) => void,
+  ): Promise<void> {
     await this.http.send({
       step,
       method: 'PUT',
       url,
       openBody,
       contentLength: size,
+      onThrottled,
       authorization: this.auth.header,
       hintFor: (status, e) => artifactHint(status, e, this.auth.kind),
     });
@@ -383,8 +390,15 @@ export class MlflowClient {
   }
 
   /** One part, straight to the storage URL the server signed: no credentials of ours go there. Returns the ETag. */
-  async putPart(step: string, url: URL, headers: Record<string, string>, openBody: () => Readable, size: number): Promise<string> {
-    const res = await this.http.send({ step, method: 'PUT', url, headers, openBody, contentLength: size });
+  async putPart(
+    step: string,
+    url: URL,
+    headers: Record<string, string>,
+    openBody: () => Readable | UploadBody,
+    size: number,
+    onThrottled?: (status: number) => void,
+  ): Promise<string> {
+    const res = await this.http.send({ step, method: 'PUT', url, headers, openBody, contentLength: size, onThrottled });
     const etag = res.headers.etag;
     const value = Array.isArray(etag) ? etag[0] : etag;
     if (!value) {

@@ -6,11 +6,23 @@ import { ActionError } from '../errors.ts';
 import type { Experiment, MlflowClient, RunInfo } from '../mlflow.ts';
 import type { ModelFile } from '../model-dir.ts';
 import { artifactBaseUrl, encodePath } from '../urls.ts';
-import { opener } from './checked-read.ts';
-import { compareUpload, planParts, pool, uploadInOrder, type ArtifactStore, type UploadOptions } from './store.ts';
+import type { ManifestEntry } from '../manifest.ts';
+import { iterableOpener, partedFile, sentHash } from './checked-read.ts';
+import {
+  compareUpload,
+  planParts,
+  pool,
+  uploadInOrder,
+  uploadWidth,
+  type ArtifactStore,
+  type SentLarge,
+  type UploadOptions,
+  type WidthControl,
+} from './store.ts';
 
 const STEP = 'Upload model';
 export const PROBE = 'Check artifact proxy';
+const PART_UNITS = (p: { start: number; end: number } | undefined): number => (p ? p.end - p.start + 1 : 0);
 
 export function proxyStore(mlflow: MlflowClient, trackingUri: URL, artifactPath: string, concurrency: number): ArtifactStore {
   const planFor = (run: RunInfo, files: readonly ModelFile[]): UploadPlan => ({
@@ -59,21 +71,45 @@ export function multipartUrl(plan: UploadPlan, op: 'create' | 'complete' | 'abor
   return u;
 }
 
-export async function uploadFiles(client: MlflowClient, plan: UploadPlan, opts: UploadOptions): Promise<void> {
-  await uploadInOrder(plan.files, opts, {
-    large: (f) => uploadMultipart(client, plan, f, opts),
-    small: (f) => putWhole(client, plan, f, opts),
-  });
+export async function uploadFiles(client: MlflowClient, plan: UploadPlan, opts: UploadOptions): Promise<ManifestEntry[]> {
+  const width = uploadWidth(opts);
+  return uploadInOrder(
+    plan.files,
+    opts,
+    {
+      large: (f) => uploadMultipart(client, plan, f, opts, width),
+      small: (f) => putWhole(client, plan, f, opts, width),
+    },
+    width,
+  );
 }
 
-/** One streamed PUT of the whole file, checked against the file's sha256 in the manifest. */
-async function putWhole(client: MlflowClient, plan: UploadPlan, f: ModelFile, opts: UploadOptions): Promise<void> {
+/**
+ * One streamed PUT of the whole file: checked against the file's sha256 in the digests, or
+ * hashed as it is sent when it has none (its entry is returned then).
+ */
+async function putWhole(
+  client: MlflowClient,
+  plan: UploadPlan,
+  f: ModelFile,
+  opts: UploadOptions,
+  width: WidthControl,
+): Promise<ManifestEntry | undefined> {
   const url = fileUrl(plan, f.relPath);
-  const expected = { sha256: opts.digests.get(f.relPath)?.sha256, relPath: f.relPath, method: 'PUT', path: url.pathname, step: STEP };
-  await client.putArtifact(STEP, url, opener(f.absPath, undefined, opts.onBytes, expected), f.size);
+  const known = opts.digests.get(f.relPath)?.sha256;
+  const where = { relPath: f.relPath, method: 'PUT', path: url.pathname, step: STEP };
+  const body = iterableOpener(f.absPath, f.size, opts.onBytes, { ...where, sha256: known });
+  await client.putArtifact(STEP, url, body.open, f.size, () => width.throttled());
+  return known === undefined ? { path: f.relPath, size: f.size, sha256: sentHash(body, where) } : undefined;
 }
 
-async function uploadMultipart(client: MlflowClient, plan: UploadPlan, f: ModelFile, opts: UploadOptions): Promise<'put' | 'multipart'> {
+async function uploadMultipart(
+  client: MlflowClient,
+  plan: UploadPlan,
+  f: ModelFile,
+  opts: UploadOptions,
+  width: WidthControl,
+): Promise<SentLarge> {
   const parts = planParts(f.size);
   const name = f.relPath.slice(f.relPath.lastIndexOf('/') + 1);
   const started = await client.mpuCreate(STEP, multipartUrl(plan, 'create', f.relPath), name, parts.length);
@@ -85,47 +121,62 @@ async function uploadMultipart(client: MlflowClient, plan: UploadPlan, f: ModelF
   }
   if (!started || started.credentials.length !== parts.length) {
     // Local artifact stores cannot do multipart (501): one streamed PUT, as MLflow's client does.
-    await putWhole(client, plan, f, opts);
-    return 'put';
+    return { how: 'put', entry: await putWhole(client, plan, f, opts, width) };
   }
   const uploadId = started.upload_id;
-  // Hashed with the whole file in the digest pass: the parts as sent must match them.
-  const partDigests = opts.digests.get(f.relPath)?.partSha256;
+  // Parts checked against their hashes in the digests, or hashed as sent and matched with one sequential read.
+  const hashed = partedFile(
+    f,
+    parts,
+    opts.digests.get(f.relPath),
+    opts.onBytes,
+    {
+      method: 'PUT',
+      path: multipartUrl(plan, 'create', f.relPath).pathname,
+      step: STEP,
+    },
+    'iterable',
+  );
   const done: Array<{ part_number: number; etag: string; url: string }> = [];
+  let entry: ManifestEntry;
+  const partWidth = uploadWidth(opts, 'parts');
   try {
-    await pool(started.credentials, opts.concurrency, async (cred) => {
-      const part = parts[cred.part_number - 1];
-      if (!part)
-        throw new ActionError(`the server signed part ${cred.part_number}, which does not exist`, {
-          step: STEP,
-          hint: 'Report this with the server version.',
-        });
-      const url = new URL(cred.url);
-      const expected = {
-        sha256: partDigests?.[cred.part_number - 1],
-        relPath: f.relPath,
-        part: `part ${cred.part_number} of ${parts.length}`,
-        method: 'PUT',
-        path: url.pathname,
-        step: STEP,
-      };
-      const etag = await client.putPart(
-        STEP,
-        url,
-        cred.headers ?? {},
-        opener(f.absPath, part, opts.onBytes, expected),
-        part.end - part.start + 1,
-      );
-      done.push({ part_number: cred.part_number, etag, url: cred.url });
-    });
+    await pool(
+      started.credentials,
+      partWidth,
+      async (cred) => {
+        const part = parts[cred.part_number - 1];
+        if (!part)
+          throw new ActionError(`the server signed part ${cred.part_number}, which does not exist`, {
+            step: STEP,
+            hint: 'Report this with the server version.',
+          });
+        const etag = await client.putPart(
+          STEP,
+          new URL(cred.url),
+          cred.headers ?? {},
+          hashed.open(cred.part_number),
+          part.end - part.start + 1,
+          () => {
+            partWidth.throttled();
+            width.throttled();
+          },
+        );
+        hashed.sent(cred.part_number);
+        done.push({ part_number: cred.part_number, etag, url: cred.url });
+      },
+      (cred) => PART_UNITS(parts[cred.part_number - 1]),
+    );
+    entry = await hashed.finish();
     done.sort((a, b) => a.part_number - b.part_number);
     await client.mpuFinish(STEP, multipartUrl(plan, 'complete', f.relPath), { path: name, upload_id: uploadId, parts: done });
   } catch (err) {
+    hashed.abort();
     // Leave no half-finished upload behind in the bucket; the first error is the one to report.
     await client.mpuFinish(STEP, multipartUrl(plan, 'abort', f.relPath), { path: name, upload_id: uploadId }).catch(() => undefined);
     throw err;
   }
-  return 'multipart';
+  return { how: 'multipart', entry: opts.digests.has(f.relPath) ? undefined : entry };
 }
 
 export async function verifyUpload(client: MlflowClient, runId: string, plan: UploadPlan): Promise<void> {

@@ -44,6 +44,8 @@ export interface Connection {
     action: string,
     call: (api: S3Api, options: SendOptions, body: Readable | undefined) => Promise<T>,
     open?: () => Readable,
+    /** Told when S3 pushes back (503 SlowDown, 429), e.g. so an upload pool narrows. */
+    onThrottled?: () => void,
   ): Promise<T>;
   /** Gives an open multipart upload back, quickly and whatever happens: never throws. */
   abort(at: S3Location, uploadId: string): Promise<void>;
@@ -173,7 +175,8 @@ async function connect(o: ConnectionOptions, bucket: string): Promise<Connection
 
   return {
     endpoint,
-    send: (step, op, at, action, call, open) => retrying(step, op, at, action, region, (opt, body) => call(api, opt, body), open),
+    send: (step, op, at, action, call, open, onThrottled) =>
+      retrying(step, op, at, action, region, (opt, body) => call(api, opt, body), open, onThrottled),
     async abort(at, uploadId) {
       // Not bound to the job's signal: a cancel is often why the upload is given back.
       await api.abort({ Bucket: at.bucket, Key: at.key, UploadId: uploadId }, { abortSignal: AbortSignal.timeout(ABORT_TIMEOUT_MS) }).then(
@@ -194,6 +197,7 @@ function withRetries(o: ConnectionOptions, endpoint: string | undefined) {
     region: string,
     call: (options: SendOptions, body: Readable | undefined) => Promise<T>,
     open?: () => Readable,
+    onThrottled?: () => void,
   ): Promise<T> => {
     const started = o.clock.now();
     for (let attempt = 1; ; attempt++) {
@@ -225,6 +229,7 @@ function withRetries(o: ConnectionOptions, endpoint: string | undefined) {
           timedOut: deadline?.aborted ?? false,
           nowMs: o.clock.now(),
         });
+        if (err.status === 429 || err.status === 503 || /SlowDown|Throttl/.test(err.retry?.reason ?? '')) onThrottled?.();
         if (!err.retry || o.signal?.aborted) throw err;
         const wait = backoffMs(attempt, o.retry, o.random, err.retry.afterMs);
         if (attempt > o.retry.maxRetries || o.clock.now() - started + wait > o.retry.budgetMs)

@@ -4,10 +4,20 @@
 // arrived. The connection (the lazily loaded SDK, endpoint, region, retries) is s3-connection.ts.
 import type { ModelFile } from '../model-dir.ts';
 import { ActionError } from '../errors.ts';
-import { opener } from './checked-read.ts';
+import type { ManifestEntry } from '../manifest.ts';
+import { opener, partedFile, sentHash } from './checked-read.ts';
 import { keyJoin, runDestination, s3Uri, type Road, type S3Location } from './road.ts';
 import { lazyConnection, PREFLIGHT, type Connection, type ConnectionOptions } from './s3-connection.ts';
-import { compareUpload, planParts, pool, uploadInOrder, type ArtifactStore, type UploadOptions } from './store.ts';
+import {
+  compareUpload,
+  planParts,
+  pool,
+  uploadInOrder,
+  uploadWidth,
+  type ArtifactStore,
+  type UploadOptions,
+  type WidthControl,
+} from './store.ts';
 
 type BucketRoad = Extract<Road, { kind: 's3' }>;
 
@@ -41,7 +51,7 @@ export function s3Store(road: BucketRoad, o: S3StoreOptions): ArtifactStore {
     },
     async upload(run, files, opts) {
       const c = await conn();
-      await uploadFiles(c, destination(run), files, opts);
+      return uploadFiles(c, destination(run), files, opts);
     },
     async verify(run, files) {
       const c = await conn();
@@ -69,30 +79,50 @@ export function s3Store(road: BucketRoad, o: S3StoreOptions): ArtifactStore {
 // ---------------------------------------------------------------------------------------------
 // Uploads: small files in parallel, large ones in parts, each part retried on its own.
 
-async function uploadFiles(c: Connection, to: S3Location, files: readonly ModelFile[], opts: UploadOptions): Promise<void> {
-  await uploadInOrder(files, opts, {
-    large: async (f) => {
-      await uploadMultipart(c, to, f, opts);
-      return 'multipart';
+async function uploadFiles(c: Connection, to: S3Location, files: readonly ModelFile[], opts: UploadOptions): Promise<ManifestEntry[]> {
+  const width = uploadWidth(opts);
+  return uploadInOrder(
+    files,
+    opts,
+    {
+      large: async (f) => ({ how: 'multipart', entry: await uploadMultipart(c, to, f, opts, width) }),
+      small: (f) => putObject(c, to, f, opts, width),
     },
-    small: (f) => putObject(c, to, f, opts),
-  });
+    width,
+  );
 }
 
-async function putObject(c: Connection, to: S3Location, f: ModelFile, opts: UploadOptions): Promise<void> {
+/** One PutObject, checked against the digests, or hashed as sent when the file has no entry (returned then). */
+async function putObject(
+  c: Connection,
+  to: S3Location,
+  f: ModelFile,
+  opts: UploadOptions,
+  width: WidthControl,
+): Promise<ManifestEntry | undefined> {
   const at = { bucket: to.bucket, key: keyJoin(to.key, f.relPath) };
-  const expected = { sha256: opts.digests.get(f.relPath)?.sha256, relPath: f.relPath, method: 'PutObject', path: s3Uri(at), step: UPLOAD };
+  const known = opts.digests.get(f.relPath)?.sha256;
+  const where = { relPath: f.relPath, method: 'PutObject', path: s3Uri(at), step: UPLOAD };
+  const body = opener(f.absPath, undefined, opts.onBytes, { ...where, sha256: known });
   await c.send(
     UPLOAD,
     'PutObject',
     at,
     's3:PutObject',
-    (s3, opt, body) => s3.put({ Bucket: at.bucket, Key: at.key, Body: body, ContentLength: f.size }, opt),
-    opener(f.absPath, undefined, opts.onBytes, expected),
+    (s3, opt, b) => s3.put({ Bucket: at.bucket, Key: at.key, Body: b, ContentLength: f.size }, opt),
+    body.open,
+    () => width.throttled(),
   );
+  return known === undefined ? { path: f.relPath, size: f.size, sha256: sentHash(body, where) } : undefined;
 }
 
-async function uploadMultipart(c: Connection, to: S3Location, f: ModelFile, opts: UploadOptions): Promise<void> {
+async function uploadMultipart(
+  c: Connection,
+  to: S3Location,
+  f: ModelFile,
+  opts: UploadOptions,
+  width: WidthControl,
+): Promise<ManifestEntry | undefined> {
   const at = { bucket: to.bucket, key: keyJoin(to.key, f.relPath) };
   const parts = planParts(f.size);
   const created = await c.send(UPLOAD, 'CreateMultipartUpload', at, 's3:PutObject', (s3, opt) =>
@@ -106,56 +136,70 @@ async function uploadMultipart(c: Connection, to: S3Location, f: ModelFile, opts
       path: s3Uri(at),
       hint: 'The S3 endpoint does not behave like S3: check AWS_ENDPOINT_URL_S3, or raise multipart-threshold above the largest file.',
     });
-  const partDigests = opts.digests.get(f.relPath)?.partSha256;
+  // Parts checked against their hashes in the digests, or hashed as sent and matched with one sequential read.
+  const hashed = partedFile(
+    f,
+    parts,
+    opts.digests.get(f.relPath),
+    opts.onBytes,
+    { method: 'UploadPart', path: s3Uri(at), step: UPLOAD },
+    'stream',
+  );
+  const partWidth = uploadWidth(opts, 'parts');
   const etags: Array<{ PartNumber: number; ETag: string }> = [];
+  let entry: ManifestEntry;
   try {
-    await pool(parts, opts.concurrency, async (part) => {
-      const expected = {
-        sha256: partDigests?.[part.partNumber - 1],
-        relPath: f.relPath,
-        part: `part ${part.partNumber} of ${parts.length}`,
-        method: 'UploadPart',
-        path: s3Uri(at),
-        step: UPLOAD,
-      };
-      const open = opener(f.absPath, part, opts.onBytes, expected);
-      const sent = await c.send(
-        UPLOAD,
-        'UploadPart',
-        at,
-        's3:PutObject',
-        (s3, opt, body) =>
-          s3.part(
-            {
-              Bucket: at.bucket,
-              Key: at.key,
-              UploadId: uploadId,
-              PartNumber: part.partNumber,
-              Body: body,
-              ContentLength: part.end - part.start + 1,
-            },
-            opt,
-          ),
-        open,
-      );
-      if (!sent.ETag)
-        throw new ActionError(`S3 took part ${part.partNumber} of ${s3Uri(at)} without an ETag`, {
-          step: UPLOAD,
-          method: 'UploadPart',
-          path: s3Uri(at),
-          hint: 'The S3 endpoint does not behave like S3: check AWS_ENDPOINT_URL_S3.',
-        });
-      etags.push({ PartNumber: part.partNumber, ETag: sent.ETag });
-    });
+    await pool(
+      parts,
+      partWidth,
+      async (part) => {
+        const sent = await c.send(
+          UPLOAD,
+          'UploadPart',
+          at,
+          's3:PutObject',
+          (s3, opt, body) =>
+            s3.part(
+              {
+                Bucket: at.bucket,
+                Key: at.key,
+                UploadId: uploadId,
+                PartNumber: part.partNumber,
+                Body: body,
+                ContentLength: part.end - part.start + 1,
+              },
+              opt,
+            ),
+          hashed.open(part.partNumber),
+          () => {
+            partWidth.throttled();
+            width.throttled();
+          },
+        );
+        if (!sent.ETag)
+          throw new ActionError(`S3 took part ${part.partNumber} of ${s3Uri(at)} without an ETag`, {
+            step: UPLOAD,
+            method: 'UploadPart',
+            path: s3Uri(at),
+            hint: 'The S3 endpoint does not behave like S3: check AWS_ENDPOINT_URL_S3.',
+          });
+        hashed.sent(part.partNumber);
+        etags.push({ PartNumber: part.partNumber, ETag: sent.ETag });
+      },
+      (part) => part.end - part.start + 1,
+    );
+    entry = await hashed.finish();
     etags.sort((a, b) => a.PartNumber - b.PartNumber);
     await c.send(UPLOAD, 'CompleteMultipartUpload', at, 's3:PutObject', (s3, opt) =>
       s3.complete({ Bucket: at.bucket, Key: at.key, UploadId: uploadId, MultipartUpload: { Parts: etags } }, opt),
     );
   } catch (err) {
+    hashed.abort();
     // Leave no parts behind in the bucket (they are billed); the first error is the one to report.
     await c.abort(at, uploadId);
     throw err;
   }
+  return opts.digests.has(f.relPath) ? undefined : entry;
 }
 
 // ---------------------------------------------------------------------------------------------

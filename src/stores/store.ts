@@ -3,6 +3,7 @@
 import type { ManifestEntry } from '../manifest.ts';
 import type { Experiment, RunInfo } from '../mlflow.ts';
 import type { ModelFile } from '../model-dir.ts';
+import { performance } from 'node:perf_hooks';
 import { formatBytes, formatDuration } from '../summary.ts';
 
 export interface ArtifactStore {
@@ -13,8 +14,12 @@ export interface ArtifactStore {
    * the log. `started`: this road's request, sent early beside other reads, to use instead.
    */
   probe(experiment: Experiment | undefined, started?: Promise<void>): Promise<string>;
-  /** Sends every file below the run's artifact location. */
-  upload(run: RunInfo, files: readonly ModelFile[], opts: UploadOptions): Promise<void>;
+  /**
+   * Sends every file below the run's artifact location. Resolves to the manifest entries of the
+   * files that had none in `opts.digests`, hashed from the bytes the successful attempt sent
+   * (with `partSha256` when the file went in parts), in no particular order.
+   */
+  upload(run: RunInfo, files: readonly ModelFile[], opts: UploadOptions): Promise<ManifestEntry[]>;
   /** Fails unless every file arrived whole and can be served back, so nothing unloadable gets registered. */
   verify(run: RunInfo, files: readonly ModelFile[]): Promise<void>;
   /** The model version's source. */
@@ -22,32 +27,152 @@ export interface ArtifactStore {
 }
 
 export interface UploadOptions {
-  /** Files (or parts of one large file) in flight at once. */
+  /**
+   * At most this many files (or parts of one large file) in flight at once. The pool starts
+   * narrower and widens while throughput grows (see `widthControl`).
+   */
   concurrency: number;
   /** Files at least this large go up in parts, when the store supports it. */
   multipartThreshold: number;
-  /** The manifest the digest was computed from, by path: every byte sent is checked against it. */
+  /**
+   * Manifest entries by path, from a digest computed before the upload: the bytes of these files
+   * are checked against them, and a file that changed fails its upload. A file without an entry is
+   * hashed as it is sent, and its entry is in what `upload` resolves to.
+   */
   digests: ReadonlyMap<string, ManifestEntry>;
+  /** For the pool's throughput measurements; default the system clock. */
+  clock?: { now(): number };
   /** Bytes sent so far changed (negative when a failed attempt is taken back). */
   onBytes?: (delta: number) => void;
   onFile?: (f: ModelFile, how: 'put' | 'multipart') => void;
 }
 
-/** Runs tasks with at most `limit` at once; the first failure stops new ones, lets those in flight end, and is rethrown. */
-export async function pool<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+/** How wide a pool runs: asked before each task starts, told when one ends or the server pushes back. */
+export interface WidthControl {
+  /** Tasks that may run at once now (at least 1). */
+  width(): number;
+  /** A task ended after moving `units` (bytes, say). */
+  done(units: number): void;
+  /** The server asked to slow down (HTTP 429 or 503, S3 SlowDown). */
+  throttled(): void;
+}
+
+export interface AdaptiveOptions {
+  /** The hard maximum (upload-concurrency). */
+  max: number;
+  /** The width to start at; default min(max, 8), the fixed width of earlier versions. */
+  start?: number;
+  clock: { now(): number };
+  /** A measurement lasts at least this long; default 250 ms. */
+  windowMs?: number;
+  /** Widening must raise throughput by at least this share to be kept; default 0.1. */
+  minGain?: number;
+}
+
+/**
+ * A pool width that starts modest and doubles while throughput grows, up to `max`: against a
+ * single-worker server more requests only queue, against several workers or real latency they
+ * pay. Each width is measured over the tasks that started at it (after the ones in flight when it
+ * changed have ended) for at least `windowMs` and twice the width of tasks. When a doubling gains
+ * less than `minGain`, the width goes back to the one before and stays. When the server pushes
+ * back, the width halves and never grows again: a polite client. No timers and no I/O: the clock
+ * is read only when a task ends, so tests drive it with a fake clock.
+ */
+export function adaptiveWidth(o: AdaptiveOptions): WidthControl {
+  const max = Math.max(1, Math.floor(o.max));
+  const windowMs = o.windowMs ?? 250;
+  const minGain = o.minGain ?? 0.1;
+  let width = Math.max(1, Math.min(max, o.start ?? 8));
+  let settled = false;
+  let previous: { width: number; rate: number } | undefined;
+  // Tasks still to end that started at the old width; then the window opens at the next end.
+  let skip = 0;
+  let since: number | undefined;
+  let counted = 0;
+  let units = 0;
+  return {
+    width: () => width,
+    done(n) {
+      if (settled) return;
+      if (skip > 0) {
+        skip--;
+        return;
+      }
+      if (since === undefined) {
+        since = o.clock.now();
+        return;
+      }
+      counted++;
+      units += n;
+      const elapsed = o.clock.now() - since;
+      if (counted < 2 * width || elapsed < windowMs) return;
+      const rate = units / Math.max(elapsed, 1);
+      if (previous && rate < previous.rate * (1 + minGain)) {
+        // No gain worth the extra load: back to the narrower width, for good.
+        width = previous.width;
+        settled = true;
+        return;
+      }
+      previous = { width, rate };
+      const wider = Math.min(max, width * 2);
+      if (wider === width) {
+        settled = true;
+        return;
+      }
+      skip = width - 1;
+      width = wider;
+      since = undefined;
+      counted = 0;
+      units = 0;
+    },
+    throttled() {
+      width = Math.max(1, Math.floor(width / 2));
+      settled = true;
+    },
+  };
+}
+
+/** A fixed width (tests, and calls that need no adapting). */
+export function fixedWidth(n: number): WidthControl {
+  const w = Math.max(1, Math.floor(n));
+  return { width: () => w, done: () => undefined, throttled: () => undefined };
+}
+
+/**
+ * Runs tasks with at most `limit` at once (a number, or a control asked before each start); the
+ * first failure stops new ones, lets those in flight end, and is rethrown. `units` says what a
+ * finished task counts for the control's throughput (default 1).
+ */
+export async function pool<T>(
+  items: readonly T[],
+  limit: number | WidthControl,
+  task: (item: T) => Promise<void>,
+  units: (item: T) => number = () => 1,
+): Promise<void> {
+  const control = typeof limit === 'number' ? fixedWidth(limit) : limit;
   const queue = [...items];
   let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
-      try {
-        await task(item);
-      } catch (error) {
-        failure ??= { error };
-        queue.length = 0;
-      }
+  let running = 0;
+  let wake: (() => void) | undefined;
+  const run = async (item: T) => {
+    try {
+      await task(item);
+      control.done(units(item));
+    } catch (error) {
+      failure ??= { error };
+      queue.length = 0;
+    } finally {
+      running--;
+      wake?.();
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, queue.length)) }, worker));
+  while (queue.length > 0 || running > 0) {
+    while (queue.length > 0 && running < Math.max(1, control.width())) {
+      running++;
+      void run(queue.shift() as T);
+    }
+    await new Promise<void>((resolve) => (wake = resolve));
+  }
   if (failure) throw failure.error;
 }
 
@@ -64,28 +189,57 @@ export function planParts(size: number, partSize = PART_SIZE): Array<{ partNumbe
   return parts;
 }
 
+/** A small file costs about this much besides its bytes (a request), when widths are compared. */
+const REQUEST_COST_BYTES = 32 * 1024;
+
+/**
+ * Parts of one file in flight at most, whatever upload-concurrency says: 10 MiB parts are limited
+ * by bandwidth, not round trips, and each one in flight holds a few MiB of read buffers.
+ */
+export const MAX_PART_WIDTH = 16;
+
+/** The pool control for one upload's files (adaptive up to `opts.concurrency`), or for the parts of one file. */
+export function uploadWidth(opts: UploadOptions, what: 'files' | 'parts' = 'files'): WidthControl {
+  const max = what === 'parts' ? Math.min(opts.concurrency, MAX_PART_WIDTH) : opts.concurrency;
+  return adaptiveWidth({ max, clock: opts.clock ?? { now: () => performance.now() } });
+}
+
+/** How a large file went, and its manifest entry when it had none in the digests. */
+export interface SentLarge {
+  how: 'put' | 'multipart';
+  entry?: ManifestEntry;
+}
+
 /**
  * Large files one at a time, their parts in parallel; then the rest, files in parallel. `large`
- * says how the file went (a store may fall back to one PUT).
+ * says how the file went (a store may fall back to one PUT). Each send returns the entry of a
+ * file hashed as it was sent (none for a file checked against the digests); they are collected.
+ * `width` is the pool's control for the small files, given one to learn of throttling.
  */
 export async function uploadInOrder(
   files: readonly ModelFile[],
   opts: UploadOptions,
-  send: { large: (f: ModelFile) => Promise<'put' | 'multipart'>; small: (f: ModelFile) => Promise<void> },
-): Promise<void> {
+  send: { large: (f: ModelFile) => Promise<SentLarge>; small: (f: ModelFile) => Promise<ManifestEntry | undefined> },
+  width: WidthControl = uploadWidth(opts),
+): Promise<ManifestEntry[]> {
+  const entries: ManifestEntry[] = [];
   for (const f of files.filter((x) => x.size >= opts.multipartThreshold)) {
     // Not folded into onFile?.(…): an optional call skips its arguments, and so the upload.
-    const how = await send.large(f);
+    const { how, entry } = await send.large(f);
+    if (entry) entries.push(entry);
     opts.onFile?.(f, how);
   }
   await pool(
     files.filter((x) => x.size < opts.multipartThreshold),
-    opts.concurrency,
+    width,
     async (f) => {
-      await send.small(f);
+      const entry = await send.small(f);
+      if (entry) entries.push(entry);
       opts.onFile?.(f, 'put');
     },
+    (f) => f.size + REQUEST_COST_BYTES,
   );
+  return entries;
 }
 
 /** Compares what a store lists with what was sent; returns the problems found. */

@@ -4,7 +4,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { buildManifest, hashFile, hashFileAndParts, manifestDigest, renderManifest } from '../../src/manifest.ts';
+import {
+  buildManifest,
+  completeManifest,
+  hashedFirst,
+  hashFile,
+  hashFileAndParts,
+  manifestDigest,
+  renderManifest,
+} from '../../src/manifest.ts';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -59,4 +67,26 @@ test('a file that may go up in parts gets the sha256 of each range too, from the
   assert.equal(entry!.sha256, hex(data));
   assert.equal(entry!.partSha256?.length, 3);
   assert.equal(manifestDigest([entry!]), manifestDigest([{ path: 'big', size: 1000, sha256: hex(data) }]), 'the digest does not change');
+});
+
+test('hash first only the files below the threshold; the manifest is completed from what the upload hashed', () => {
+  const files = [
+    { relPath: 'b/big.bin', size: 100 },
+    { relPath: 'MLmodel', size: 10 },
+    { relPath: 'a.txt', size: 99 },
+  ];
+  assert.deepEqual(
+    hashedFirst(files, 100).map((f) => f.relPath),
+    ['MLmodel', 'a.txt'],
+  );
+  const e = (path: string, size: number) => ({ path, size, sha256: path.length.toString(16).padStart(64, '0') });
+  const first = [e('MLmodel', 10), e('a.txt', 99)];
+  const whole = completeManifest(files, first, [{ ...e('b/big.bin', 100), partSha256: ['x'] }]);
+  assert.deepEqual(
+    whole.map((x) => x.path),
+    ['MLmodel', 'a.txt', 'b/big.bin'],
+  );
+  assert.equal(manifestDigest(whole), manifestDigest([...first, e('b/big.bin', 100)]), 'part hashes are not in the digest');
+  assert.throws(() => completeManifest(files, first, []), /no entry for "b\/big\.bin"/);
+  assert.throws(() => completeManifest(files, first, [e('a.txt', 99), e('b/big.bin', 100)]), /"a\.txt" has two entries/);
 });

@@ -12,7 +12,8 @@ import { artifactBaseUrl } from '../../src/urls.ts';
 import { mayBeMangled, multipartUrl, proxyStore, uploadFiles } from '../../src/stores/proxy.ts';
 import { planParts } from '../../src/stores/store.ts';
 import { progressLine, type UploadOptions } from '../../src/stores/store.ts';
-import { buildManifest } from '../../src/manifest.ts';
+import { buildManifest, type ManifestEntry } from '../../src/manifest.ts';
+import { partedFile } from '../../src/stores/checked-read.ts';
 import type { ModelFile } from '../../src/model-dir.ts';
 
 /** uploadFiles with the digests of the files as they are now, as register mode passes them. */
@@ -370,5 +371,129 @@ test('multipart: each part is hashed as sent against the part sha256 of the dige
   assert.equal(
     calls.some((c) => c.what === 'complete'),
     false,
+  );
+});
+
+// Hash while uploading: a file without an entry in the digests is read once, as it is sent.
+
+test('a file without a digest entry is hashed as it is sent: upload returns its entry, and only for such files', async () => {
+  const { client, base, seen } = setup(() => 200);
+  const list = files(3);
+  const all = await buildManifest(list);
+  const known = all.find((e) => e.path === list[0]!.relPath)!;
+  const got = await uploadFiles(
+    client,
+    { base, artifactPath: 'model', files: list },
+    { concurrency: 2, multipartThreshold: Infinity, digests: new Map([[known.path, known]]) },
+  );
+  assert.equal(seen.length, 3);
+  assert.deepEqual(
+    [...got].sort((a, b) => a.path.localeCompare(b.path)),
+    all.filter((e) => e !== known),
+  );
+});
+
+test('without a digest entry, the hash is of the attempt that went through', async () => {
+  const list = files(1);
+  const f = list[0]!;
+  const { client, base, seen } = setup((n) => {
+    // The first attempt went up and got a 500; the file changes before the retry, which sends it whole.
+    if (n === 1) writeFileSync(f.absPath, Buffer.alloc(f.size, 0xee));
+    return n === 1 ? 500 : 200;
+  }, 3);
+  const got = await uploadFiles(
+    client,
+    { base, artifactPath: 'model', files: list },
+    { concurrency: 1, multipartThreshold: Infinity, digests: new Map() },
+  );
+  assert.equal(seen.length, 2);
+  assert.deepEqual(got, await buildManifest(list));
+});
+
+test('multipart without a digest entry: parts hashed as sent, the whole file by one sequential read, and they agree', async () => {
+  const { client, base, calls } = multipartServer('on');
+  const f = bigFile(25 * 1024 * 1024);
+  const fd = openSync(f.absPath, 'r+');
+  writeSync(fd, Buffer.from('different bytes in each part'), 0, 28, 12 * 1024 * 1024);
+  closeSync(fd);
+  const got = await uploadFiles(
+    client,
+    { base, artifactPath: 'model', files: [f] },
+    { concurrency: 3, multipartThreshold: 5 * 1024 * 1024, digests: new Map() },
+  );
+  assert.deepEqual(got, await buildManifest([f], (x) => planParts(x.size)));
+  assert.equal(got[0]!.partSha256?.length, 3);
+  assert.ok(calls.some((c) => c.what === 'complete'));
+});
+
+test('multipart 501 without a digest entry: one streamed PUT, hashed as sent, no part hashes', async () => {
+  const { client, base } = multipartServer('off');
+  const f = bigFile(6 * 1024 * 1024);
+  const got = await uploadFiles(
+    client,
+    { base, artifactPath: 'model', files: [f] },
+    { concurrency: 3, multipartThreshold: 5 * 1024 * 1024, digests: new Map() },
+  );
+  assert.deepEqual(got, await buildManifest([f]));
+});
+
+test('parts of a file that changes between the sequential read and the upload fail it, naming the part', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'parted-'));
+  const abs = path.join(dir, 'w.bin');
+  writeFileSync(abs, Buffer.alloc(3072, 1));
+  const ranges = [
+    { start: 0, end: 1023 },
+    { start: 1024, end: 2047 },
+    { start: 2048, end: 3071 },
+  ];
+  const where = { method: 'PUT', path: '/x', step: 'Upload model' };
+  const parted = partedFile({ relPath: 'w.bin', absPath: abs, size: 3072 }, ranges, undefined, undefined, where, 'stream');
+  // The sequential read of 3 KiB is long done; then the middle part changes before it is sent.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const fd = openSync(abs, 'r+');
+  writeSync(fd, Buffer.from([9]), 0, 1, 1500);
+  closeSync(fd);
+  for (const n of [3, 1, 2]) {
+    for await (const _ of parted.open(n)()) void _;
+    parted.sent(n);
+  }
+  await assert.rejects(parted.finish(), (e: ActionError) => {
+    assert.match(
+      e.message,
+      /^part 2 of 3 of "w\.bin" changed while it was being uploaded: the bytes read for the upload have sha256 [0-9a-f]{64}, a second read of the file gives [0-9a-f]{64}$/,
+    );
+    assert.match(e.hint, /Nothing was registered/);
+    return true;
+  });
+});
+
+test('parts with a whole-file sha256 but no part hashes: checked through the sequential read', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'parted-'));
+  const abs = path.join(dir, 'w.bin');
+  writeFileSync(abs, Buffer.alloc(2048, 1));
+  const ranges = [
+    { start: 0, end: 1023 },
+    { start: 1024, end: 2047 },
+  ];
+  const where = { method: 'PUT', path: '/x', step: 'Upload model' };
+  const f = { relPath: 'w.bin', absPath: abs, size: 2048 };
+  const [entry] = await buildManifest([f]);
+  const send = async (p: {
+    open: (n: number) => () => AsyncIterable<unknown>;
+    sent: (n: number) => void;
+    finish: () => Promise<ManifestEntry>;
+  }) => {
+    for (const n of [1, 2]) {
+      for await (const _ of p.open(n)()) void _;
+      p.sent(n);
+    }
+    return p.finish();
+  };
+  const ok = await send(partedFile(f, ranges, entry, undefined, where, 'iterable'));
+  assert.equal(ok.sha256, entry!.sha256);
+  assert.equal(ok.partSha256?.length, 2);
+  await assert.rejects(
+    send(partedFile(f, ranges, { ...entry!, sha256: 'f'.repeat(64) }, undefined, where, 'stream')),
+    /changed after the content digest was computed/,
   );
 });

@@ -23,6 +23,8 @@ let server: http.Server;
 let url: string;
 const seen: Seen[] = [];
 const objects = new Map<string, number>();
+const stored = new Map<string, Buffer>();
+const partsOf = new Map<string, Map<number, Buffer>>();
 let endlessListing = false;
 
 before(async () => {
@@ -42,9 +44,30 @@ before(async () => {
       }
       const u = new URL(req.url ?? '/', 'http://s3');
       if (req.method === 'HEAD') return res.writeHead(200, { 'x-amz-bucket-region': 'eu-west-2' }).end();
+      const key = decodeURIComponent(u.pathname.replace(/^\/bkt\//, ''));
+      if (req.method === 'PUT' && u.searchParams.has('partNumber')) {
+        (partsOf.get(key) ?? partsOf.set(key, new Map()).get(key)!).set(Number(u.searchParams.get('partNumber')), Buffer.concat(chunks));
+        return res.writeHead(200, { etag: `"p${u.searchParams.get('partNumber')}"` }).end();
+      }
       if (req.method === 'PUT') {
-        objects.set(decodeURIComponent(u.pathname.replace(/^\/bkt\//, '')), Buffer.concat(chunks).length);
+        objects.set(key, Buffer.concat(chunks).length);
+        stored.set(key, Buffer.concat(chunks));
         return res.writeHead(200, { etag: '"e"' }).end();
+      }
+      if (req.method === 'POST' && u.searchParams.has('uploads')) {
+        res.writeHead(200, { 'content-type': 'application/xml' });
+        return res.end(
+          `<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult><Bucket>bkt</Bucket><Key>${key}</Key><UploadId>u1</UploadId></InitiateMultipartUploadResult>`,
+        );
+      }
+      if (req.method === 'POST' && u.searchParams.has('uploadId')) {
+        const parts = [...(partsOf.get(key) ?? new Map<number, Buffer>())].sort(([a], [b]) => a - b).map(([, b]) => b);
+        stored.set(key, Buffer.concat(parts));
+        objects.set(key, Buffer.concat(parts).length);
+        res.writeHead(200, { 'content-type': 'application/xml' });
+        return res.end(
+          `<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUploadResult><Bucket>bkt</Bucket><Key>${key}</Key><ETag>"m"</ETag></CompleteMultipartUploadResult>`,
+        );
       }
       const prefix = u.searchParams.get('prefix') ?? '';
       const listed = endlessListing ? [] : [...objects].filter(([k]) => k.startsWith(prefix));
@@ -83,6 +106,7 @@ function store(env: Record<string, string>) {
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const sha256b = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const digestsOf = (files: ModelFile[], content = (f: ModelFile) => 'x'.repeat(f.size)) =>
   new Map(files.map((f) => [f.relPath, { path: f.relPath, size: f.size, sha256: sha256(content(f)) }]));
 
@@ -156,4 +180,36 @@ test('a file that changed after the digest fails its upload cleanly, with no str
     process.off('uncaughtException', onStray);
   }
   assert.deepEqual(stray, []);
+});
+
+test('a file without a digest entry is hashed as it goes to the bucket: whole, and in parts with their hashes', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 's3-store-'));
+  const big = Buffer.alloc(12 * 1024 * 1024 + 5, 3);
+  big.write('not all the same', 11 * 1024 * 1024);
+  writeFileSync(path.join(dir, 'big.bin'), big);
+  writeFileSync(path.join(dir, 'MLmodel'), 'flavors: {}');
+  const files: ModelFile[] = [
+    { relPath: 'big.bin', absPath: path.join(dir, 'big.bin'), size: big.length },
+    { relPath: 'MLmodel', absPath: path.join(dir, 'MLmodel'), size: 11 },
+  ];
+  const got = await store({ AWS_REGION: 'eu-west-2' }).upload(run, files, {
+    concurrency: 2,
+    multipartThreshold: 5 * 1024 * 1024,
+    digests: new Map(),
+  });
+  const sorted = [...got].sort((a, b) => a.path.localeCompare(b.path));
+  assert.deepEqual(sorted, [
+    {
+      path: 'big.bin',
+      size: big.length,
+      sha256: sha256b(big),
+      partSha256: [sha256b(big.subarray(0, 10 * 1024 * 1024)), sha256b(big.subarray(10 * 1024 * 1024))],
+    },
+    { path: 'MLmodel', size: 11, sha256: sha256('flavors: {}') },
+  ]);
+  assert.equal(
+    sha256b([...stored].find(([k]) => k.endsWith('/model/big.bin'))![1]),
+    sha256b(big),
+    'the bucket has the bytes the entry names',
+  );
 });
