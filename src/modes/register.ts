@@ -171,9 +171,10 @@ export async function registerMode(s: Session): Promise<void> {
       log.info(progressLine({ ...progress, elapsedMs: lastLog - t0 }));
     };
     log.debug(`Uploading through the ${store.name}.`);
-    const hashed = (await store.upload(runInfo, model.files, {
+    const hashed = await store.upload(runInfo, model.files, {
       concurrency: cfg.uploadConcurrency,
       multipartThreshold: cfg.multipartThreshold,
+      clock,
       digests: new Map(model.manifest.map((e) => [e.path, e])),
       onBytes: (delta) => {
         progress.bytesDone += delta;
@@ -183,14 +184,14 @@ export async function registerMode(s: Session): Promise<void> {
         progress.filesDone++;
         log.debug(`uploaded ${f.relPath} (${f.size} bytes${how === 'multipart' ? ', in parts' : ''})`);
       },
-    })) as unknown as ManifestEntry[] | undefined;
+    });
     const ms = clock.now() - t0;
     log.info(
       `Uploaded ${model.files.length} files (${formatBytes(model.totalBytes)}) in ${formatDuration(ms)}, ${formatBytes((model.totalBytes / Math.max(ms, 1)) * 1000)}/s.`,
     );
     await store.verify(runInfo, model.files);
     log.info(`Every file is in place with its full size (${store.name}).`);
-    return { uploadMs: ms, sent: hashed ?? [] };
+    return { uploadMs: ms, sent: hashed };
   }).catch(async (err: unknown) => {
     await dropCreatedModel(s, modelCreation);
     throw err;
@@ -407,7 +408,7 @@ async function dropCreatedModel(s: Session, creation: Promise<boolean> | undefin
 }
 
 /** Files this large are hashed as they are sent when no version can be reused: read once, not twice. */
-const HASH_WHILE_SENDING = Number.POSITIVE_INFINITY; // TEMP until the stores hash while sending
+const HASH_WHILE_SENDING = 8 * 1024 * 1024;
 
 /**
  * The registry's side of the preflight, its independent reads side by side: the experiment and
