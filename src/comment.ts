@@ -103,7 +103,7 @@ export type CommentOutcome =
   { kind: 'created' | 'updated'; url: string } | { kind: 'skipped'; reason: string } | { kind: 'warning'; message: string };
 
 export interface CommentDeps {
-  dispatcher: Dispatcher;
+  dispatcher?: Dispatcher | undefined;
   clock?: Clock;
   userAgent: string;
   random?: () => number;
