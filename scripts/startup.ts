@@ -65,7 +65,9 @@ const row = (name: string, s: Sample[]) => {
 console.log(`start-up to a clean input error: medians of ${RUNS} runs (wall time, peak RSS)`);
 const b = row('node -e 0', bare);
 const a = row('node dist/index.js', action);
-console.log(`${'difference'.padEnd(22)} ${`+${(a.ms - b.ms).toFixed(0)}`.padStart(5)} ms  ${`+${mb(a.kb - b.kb).toFixed(1)}`.padStart(6)} MB`);
+console.log(
+  `${'difference'.padEnd(22)} ${`+${(a.ms - b.ms).toFixed(0)}`.padStart(5)} ms  ${`+${mb(a.kb - b.kb).toFixed(1)}`.padStart(6)} MB`,
+);
 
 const size = (file: string) => fs.statSync(file).size;
 const chunks = fs.readdirSync(DIST).filter((f) => /^\d+\.index\.js$/.test(f));
