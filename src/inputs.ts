@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ActionError } from './errors.ts';
-import { nameProblem } from './model-dir.ts';
+import { nameProblem } from './names.ts';
 import { parseS3Uri, type S3Location } from './stores/road.ts';
 import { isLoopback } from './urls.ts';
 
