@@ -2,8 +2,10 @@
 // `node dist/index.js` with only PATH and HOME set (every input missing, so it stops at a clean
 // input error) interleaved with a bare `node -e 0`, and prints the median wall time and peak RSS
 // of each, the difference, and the sizes of the bundles (dist/index.js, its lazy chunks, the
-// post step's). Needs GNU time (/usr/bin/time) for the peak RSS; build first (npm run build).
+// post step's). Also the post step with no run left open (what nearly every post step does).
+// Needs GNU time (/usr/bin/time) for the peak RSS; build first (npm run build).
 //
+// node scripts/startup.ts [dist-dir] measures another build (e.g. one extracted from an older commit).
 // Environment: STARTUP_RUNS=N runs of each (default 25).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,11 +13,12 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const DIST = path.join(ROOT, 'dist');
+const DIST = path.resolve(process.argv[2] ?? path.join(ROOT, 'dist'));
 const TIME = '/usr/bin/time';
 const RUNS = Number(process.env.STARTUP_RUNS ?? 25);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`STARTUP_RUNS must be a positive integer, got ${process.env.STARTUP_RUNS}`);
-if (!fs.existsSync(path.join(DIST, 'index.js'))) throw new Error('dist/index.js is missing: run npm run build first');
+for (const f of ['index.js', 'post/index.js'])
+  if (!fs.existsSync(path.join(DIST, f))) throw new Error(`dist/${f} is missing: run npm run build first`);
 if (!fs.existsSync(TIME)) throw new Error(`${TIME} (GNU time) is needed for the peak RSS`);
 
 interface Sample {
@@ -24,7 +27,7 @@ interface Sample {
 }
 
 /** One run: wall time around the spawn, peak RSS from GNU time (written to its own file, apart from the child's stderr). */
-function once(args: string[], expectFailure: boolean): Sample {
+function once(args: string[], expectFailure = false): Sample {
   const rssFile = path.join(fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'startup-')), 'rss');
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
   const t0 = performance.now();
@@ -35,7 +38,7 @@ function once(args: string[], expectFailure: boolean): Sample {
   // The action must stop at the inputs (exit 1, ::error:: naming one), not crash on a missing module.
   if (expectFailure && (r.status !== 1 || !/::error/.test(r.stdout) || !/input/i.test(r.stdout)))
     throw new Error(`dist/index.js did not stop at a clean input error (exit ${r.status}):\n${r.stdout}${r.stderr}`);
-  if (!expectFailure && r.status !== 0) throw new Error(`node -e 0 failed: ${r.stderr}`);
+  if (!expectFailure && r.status !== 0) throw new Error(`node ${args.join(' ')} failed: ${r.stdout}${r.stderr}`);
   return { ms, kb };
 }
 
@@ -45,14 +48,18 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
+const POST = path.join(DIST, 'post', 'index.js');
 const bare: Sample[] = [];
 const action: Sample[] = [];
-// One warm-up of each (file cache), then interleaved so drift hits both alike.
-once(['-e', '0'], false);
+const post: Sample[] = [];
+// One warm-up of each (file cache), then interleaved so drift hits all alike.
+once(['-e', '0']);
 once([path.join(DIST, 'index.js')], true);
+once([POST]);
 for (let i = 0; i < RUNS; i++) {
-  bare.push(once(['-e', '0'], false));
+  bare.push(once(['-e', '0']));
   action.push(once([path.join(DIST, 'index.js')], true));
+  post.push(once([POST]));
 }
 
 const mb = (kb: number) => kb / 1000;
@@ -65,14 +72,18 @@ const row = (name: string, s: Sample[]) => {
 console.log(`start-up to a clean input error: medians of ${RUNS} runs (wall time, peak RSS)`);
 const b = row('node -e 0', bare);
 const a = row('node dist/index.js', action);
-console.log(
-  `${'difference'.padEnd(22)} ${`+${(a.ms - b.ms).toFixed(0)}`.padStart(5)} ms  ${`+${mb(a.kb - b.kb).toFixed(1)}`.padStart(6)} MB`,
-);
+const over = (x: { ms: number; kb: number }) =>
+  console.log(
+    `${'  over bare node'.padEnd(22)} ${`+${(x.ms - b.ms).toFixed(0)}`.padStart(5)} ms  ${`+${mb(x.kb - b.kb).toFixed(1)}`.padStart(6)} MB`,
+  );
+over(a);
+over(row('post step, no run open', post));
 
 const size = (file: string) => fs.statSync(file).size;
 const chunks = fs.readdirSync(DIST).filter((f) => /^\d+\.index\.js$/.test(f));
 console.log('\nbundles');
 console.log(`${'dist/index.js'.padEnd(22)} ${(size(path.join(DIST, 'index.js')) / 1e6).toFixed(2)} MB`);
 for (const c of chunks) console.log(`${`dist/${c}`.padEnd(22)} ${(size(path.join(DIST, c)) / 1e6).toFixed(2)} MB (lazy)`);
-const post = path.join(DIST, 'post', 'index.js');
-if (fs.existsSync(post)) console.log(`${'dist/post/index.js'.padEnd(22)} ${(size(post) / 1e6).toFixed(2)} MB`);
+console.log(`${'dist/post/index.js'.padEnd(22)} ${(size(POST) / 1e6).toFixed(2)} MB`);
+for (const c of fs.readdirSync(path.dirname(POST)).filter((f) => /^\d+\.index\.js$/.test(f)))
+  console.log(`${`dist/post/${c}`.padEnd(22)} ${(size(path.join(DIST, 'post', c)) / 1e6).toFixed(2)} MB (lazy)`);
