@@ -1,18 +1,18 @@
 // The pull-request comment: one per PR and key, found by a hidden marker and updated in
-// place, holding the markdown the job summary shows. Talks to GitHub's REST API through
-// the same HttpClient as everything else (retries, no redirects, token redaction). A
-// comment is a convenience: every failure becomes a warning for the caller, never a throw.
+// place, holding the markdown the job summary shows. Talks to GitHub's REST API with
+// Octokit (@actions/github, loaded only here), whose requests go through the same HttpClient
+// as everything else (retries, no redirects, token redaction). A comment is a convenience:
+// every failure becomes a warning for the caller, never a throw.
 import { createHash } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { systemClock, type Clock } from './clock.ts';
 import { ActionError, redact } from './errors.ts';
-import { DEFAULT_POLICY, HttpClient, USER_AGENT, type HttpResponse } from './http.ts';
+import { DEFAULT_POLICY, HttpClient, USER_AGENT } from './http.ts';
 import type { GitHubContext } from './lineage.ts';
 import * as log from './log.ts';
 import type { RetryPolicy } from './retry.ts';
 import type { Session } from './session.ts';
 import { cutWithNotice, dropPartialTag, escapeHtml, link } from './summary.ts';
-import { apiUrl as restUrl } from './urls.ts';
 
 /** GitHub refuses longer comment bodies ("Body is too long (maximum is 65536 characters)"). */
 export const COMMENT_LIMIT = 65_536;
@@ -103,7 +103,7 @@ export type CommentOutcome =
   { kind: 'created' | 'updated'; url: string } | { kind: 'skipped'; reason: string } | { kind: 'warning'; message: string };
 
 export interface CommentDeps {
-  dispatcher: Dispatcher;
+  dispatcher?: Dispatcher | undefined;
   clock?: Clock;
   userAgent: string;
   random?: () => number;
@@ -171,82 +171,139 @@ export async function upsertComment(deps: CommentDeps, target: CommentTarget, ma
     onRetry: deps.onRetry,
     debug: deps.debug,
   });
-  const repoPath = `/repos/${encodeURIComponent(repo[1]!)}/${encodeURIComponent(repo[2]!)}`;
-  const listUrl = restUrl(base, `${repoPath}/issues/${target.prNumber}/comments`, { per_page: '100', page: '1' });
-  const call = <T>(method: 'GET' | 'POST' | 'PATCH', url: URL, json?: unknown) =>
-    http.send<T>({
-      step: STEP,
-      method,
-      url,
-      json,
-      authorization: `Bearer ${target.token}`,
-      headers: { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' },
-      jsonArray: method === 'GET', // the comment list
-      // Answered here, with GitHub's headers at hand (rate limits); 429 and 5xx stay retried.
-      accept: (status) => status >= 400 && status < 500 && status !== 408 && status !== 429,
-    });
+  const where = { owner: repo[1]!, repo: repo[2]!, issue_number: target.prNumber };
 
   let doing = 'read the comments of';
   try {
+    const octokit = await gitHubClient(http, base, target.token, deps.userAgent);
     let login: Promise<string> | undefined;
     // Asked only once a comment with the marker turns up.
-    const me = () => (login ??= tokenLogin(call, restUrl(base, '/user')));
-    const existing = await findComment(call, listUrl, marker, me);
-    const payload = { body: clean(body) };
+    const me = () => (login ??= tokenLogin(octokit));
+    const existing = await findComment(octokit, where, base, marker, me);
+    const text = clean(body);
     if (existing) {
       doing = 'update the comment on';
-      const res = await call<IssueComment>('PATCH', restUrl(base, `${repoPath}/issues/comments/${existing.id}`), payload);
-      // Deleted since it was listed: write a new one.
-      if (res.status !== 404) return outcome('updated', res, doing, target, clean);
+      try {
+        const res = await octokit.rest.issues.updateComment({ owner: where.owner, repo: where.repo, comment_id: existing.id, body: text });
+        return { kind: 'updated', url: res.data.html_url ?? '' };
+      } catch (err) {
+        // Deleted since it was listed: write a new one.
+        if (refusedWith(err)?.status !== 404) throw err;
+      }
     }
     doing = 'comment on';
-    const res = await call<IssueComment>('POST', restUrl(base, `${repoPath}/issues/${target.prNumber}/comments`), payload);
-    return outcome('created', res, doing, target, clean);
+    const res = await octokit.rest.issues.createComment({ ...where, body: text });
+    return { kind: 'created', url: res.data.html_url ?? '' };
   } catch (err) {
-    if (err instanceof FailedResponse) return { kind: 'warning', message: clean(refusal(err.res, doing, target)) };
-    return { kind: 'warning', message: clean(thrown(err, doing, target)) };
+    const refused = refusedWith(err);
+    return { kind: 'warning', message: clean(refused ? refusal(refused, doing, target) : thrown(err, doing, target)) };
   }
 }
 
-type Call = <T>(method: 'GET' | 'POST' | 'PATCH', url: URL, json?: unknown) => Promise<HttpResponse<T>>;
+type Octokit = ReturnType<(typeof import('@actions/github'))['getOctokit']>;
 
-/** A 4xx answer GitHub gave, carried to the one place that words warnings. */
-class FailedResponse extends Error {
-  readonly res: HttpResponse<unknown>;
-  constructor(res: HttpResponse<unknown>) {
-    super(`HTTP ${res.status}`);
-    this.res = res;
-  }
+/**
+ * GitHub's own typed client (Octokit, from @actions/github), loaded only when a comment is
+ * written: most runs never need it. Its requests go through our HttpClient, which keeps the
+ * token to the API host, follows no redirect, bounds time and answer size, and retries 429
+ * and 5xx a little; Octokit sees only the final answer.
+ */
+async function gitHubClient(http: HttpClient, base: URL, token: string, userAgent: string): Promise<Octokit> {
+  const { getOctokit } = await import('@actions/github');
+  // Octokit joins paths onto baseUrl as strings: GHES's /api/v3/ must lose its trailing slash.
+  const octokit = getOctokit(token, { baseUrl: base.href.replace(/\/+$/, ''), userAgent, request: { fetch: viaHttpClient(http) } });
+  octokit.hook.before('request', (options) => {
+    options.headers.accept = 'application/vnd.github+json';
+    options.headers['x-github-api-version'] = '2022-11-28';
+  });
+  return octokit;
+}
+
+/** A fetch for Octokit over HttpClient: 4xx (but 408 and 429) come back as answers, for Octokit to raise. */
+function viaHttpClient(http: HttpClient): typeof fetch {
+  return async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const headers: Record<string, string> = {};
+    let authorization: string | undefined;
+    for (const [name, value] of new Headers(init?.headers)) {
+      if (name === 'authorization') authorization = value;
+      else if (name !== 'content-length' && name !== 'content-type') headers[name] = value;
+    }
+    const method = (init?.method ?? 'GET').toUpperCase() as 'GET' | 'POST' | 'PATCH';
+    const res = await http.send<unknown>({
+      step: STEP,
+      method,
+      url,
+      json: typeof init?.body === 'string' ? (JSON.parse(init.body) as unknown) : undefined,
+      authorization,
+      headers,
+      jsonArray: true, // the comment list
+      // Answered by Octokit, with GitHub's headers at hand (rate limits); 429 and 5xx stay retried.
+      accept: (status) => status >= 400 && status < 500 && status !== 408 && status !== 429,
+    });
+    const answer = new Headers({ 'content-type': 'application/json' });
+    for (const [name, value] of Object.entries(res.headers))
+      if (value !== undefined && name !== 'content-length' && name !== 'content-type' && name !== 'content-encoding')
+        answer.set(name, Array.isArray(value) ? value.join(', ') : value);
+    // `message` always set: Octokit words a refusal without one as "Unknown error: {}".
+    const data = res.status >= 400 ? { message: res.error.message ?? '' } : res.data;
+    return new Response(res.status === 204 ? null : JSON.stringify(data), { status: res.status, headers: answer });
+  };
+}
+
+/** What GitHub said when it refused a request (Octokit's RequestError). */
+interface Refused {
+  status: number;
+  message: string;
+  headers: Record<string, string | undefined>;
+}
+
+/** Octokit raises a 4xx answer with its status and headers; a thrown fetch (HttpClient's error) comes back as its cause. */
+function refusedWith(err: unknown): Refused | undefined {
+  if (!(err instanceof Error) || err.name !== 'HttpError' || err.cause !== undefined) return undefined;
+  const e = err as Error & { status?: unknown; response?: { headers?: Record<string, string | undefined> } };
+  if (typeof e.status !== 'number' || e.status < 400) return undefined;
+  return { status: e.status, message: e.message, headers: e.response?.headers ?? {} };
 }
 
 /**
  * The login the token writes comments as: GET /user answers it for a personal token; an
  * installation token (GITHUB_TOKEN) is refused there (403) and writes as the Actions bot.
  */
-async function tokenLogin(call: Call, url: URL): Promise<string> {
-  const res = await call<{ login?: unknown }>('GET', url);
-  if (res.status === 200 && typeof res.data.login === 'string' && res.data.login) return res.data.login;
-  if ((res.status === 403 || res.status === 404) && !isRateLimited(res)) return ACTIONS_BOT;
-  throw new FailedResponse(res);
+async function tokenLogin(octokit: Octokit): Promise<string> {
+  try {
+    const res = await octokit.rest.users.getAuthenticated();
+    if (typeof res.data.login === 'string' && res.data.login) return res.data.login;
+  } catch (err) {
+    const refused = refusedWith(err);
+    if (refused && (refused.status === 403 || refused.status === 404) && !isRateLimited(refused)) return ACTIONS_BOT;
+    throw err;
+  }
+  throw new Error('GitHub answered GET /user without a login');
 }
 
 /**
- * The comment holding the marker that the token's own identity wrote, following the Link
- * header; anyone else's copy of the marker is left alone (a new comment is written instead).
- * A next page on another host is not followed: the token goes to the API host only.
+ * The comment holding the marker that the token's own identity wrote, page by page (Octokit's
+ * pagination, at most MAX_PAGES); anyone else's copy of the marker is left alone (a new comment
+ * is written instead). A next page on another host is not asked for: the token goes to the API host only.
  */
-async function findComment(call: Call, first: URL, marker: string, me: () => Promise<string>): Promise<IssueComment | undefined> {
-  let url: URL | undefined = first;
-  for (let page = 0; url && page < MAX_PAGES; page++) {
-    const res: HttpResponse<unknown> = await call<unknown>('GET', url);
-    if (res.status >= 400) throw new FailedResponse(res);
-    const comments = Array.isArray(res.data) ? (res.data as IssueComment[]) : [];
-    for (const c of comments) {
+async function findComment(
+  octokit: Octokit,
+  where: { owner: string; repo: string; issue_number: number },
+  base: URL,
+  marker: string,
+  me: () => Promise<string>,
+): Promise<{ id: number } | undefined> {
+  let page = 0;
+  for await (const res of octokit.paginate.iterator(octokit.rest.issues.listComments, { ...where, per_page: 100 })) {
+    const comments: unknown = res.data;
+    for (const c of Array.isArray(comments) ? (comments as IssueComment[]) : []) {
       if (!Number.isSafeInteger(c.id) || typeof c.body !== 'string' || !c.body.includes(marker)) continue;
       if (c.user?.login === (await me())) return c;
     }
+    // Stopping here, before the iterator asks for the next page.
     const next = nextLink(res.headers.link);
-    url = next && next.origin === first.origin ? next : undefined;
+    if (++page >= MAX_PAGES || !next || next.origin !== base.origin) break;
   }
   return undefined;
 }
@@ -270,27 +327,11 @@ export function nextLink(header: string | string[] | undefined): URL | undefined
   return undefined;
 }
 
-function outcome(
-  kind: 'created' | 'updated',
-  res: HttpResponse<IssueComment>,
-  doing: string,
-  target: CommentTarget,
-  clean: (s: string) => string,
-): CommentOutcome {
-  if (res.status >= 400) return { kind: 'warning', message: clean(refusal(res, doing, target)) };
-  return { kind, url: typeof res.data.html_url === 'string' ? res.data.html_url : '' };
-}
-
 const JOB_SUMMARY = 'The result is still in the job summary.';
 
-function header(res: HttpResponse<unknown>, name: string): string | undefined {
-  const v = res.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 /** A 4xx from GitHub, worded as what to do about it. */
-function refusal(res: HttpResponse<unknown>, doing: string, target: CommentTarget): string {
-  const said = res.error.message ? `: ${res.error.message}` : '';
+function refusal(res: Refused, doing: string, target: CommentTarget): string {
+  const said = res.message ? `: ${res.message}` : '';
   const what = `Could not ${doing} pull request #${target.prNumber} (HTTP ${res.status}${said}).`;
   if ((res.status === 403 || res.status === 429) && isRateLimited(res)) return `${what} ${rateLimitHint(res)} ${JOB_SUMMARY}`;
   if (res.status === 401)
@@ -300,15 +341,13 @@ function refusal(res: HttpResponse<unknown>, doing: string, target: CommentTarge
   return `${what} ${JOB_SUMMARY}`;
 }
 
-function isRateLimited(res: HttpResponse<unknown>): boolean {
-  return (
-    header(res, 'x-ratelimit-remaining') === '0' || header(res, 'retry-after') !== undefined || /rate limit/i.test(res.error.message ?? '')
-  );
+function isRateLimited(res: Refused): boolean {
+  return res.headers['x-ratelimit-remaining'] === '0' || res.headers['retry-after'] !== undefined || /rate limit/i.test(res.message);
 }
 
-function rateLimitHint(res: HttpResponse<unknown>): string {
-  const retryAfter = header(res, 'retry-after');
-  const reset = Number(header(res, 'x-ratelimit-reset'));
+function rateLimitHint(res: Refused): string {
+  const retryAfter = res.headers['retry-after'];
+  const reset = Number(res.headers['x-ratelimit-reset']);
   const when = retryAfter
     ? ` (GitHub asks to wait ${/^\d+$/.test(retryAfter) ? `${retryAfter} s` : `until ${retryAfter}`})`
     : Number.isFinite(reset) && reset > 0
@@ -317,9 +356,13 @@ function rateLimitHint(res: HttpResponse<unknown>): string {
   return `GitHub's API rate limit for this token was reached${when}; the comment is updated on the next run.`;
 }
 
-/** A failure HttpClient threw: 429 or 5xx after its retries, a redirect, a network error, or a bug. */
-function thrown(err: unknown, doing: string, target: CommentTarget): string {
+/**
+ * A failure HttpClient threw (429 or 5xx after its retries, a redirect, a network error), which
+ * Octokit passes on as the cause of its own error; or a bug.
+ */
+function thrown(caught: unknown, doing: string, target: CommentTarget): string {
   const what = `Could not ${doing} pull request #${target.prNumber}`;
+  const err = caught instanceof Error && caught.cause instanceof ActionError ? caught.cause : caught;
   if (!(err instanceof ActionError)) return `${what}: ${err instanceof Error ? err.message : String(err)}. ${JOB_SUMMARY}`;
   const said = err.serverMessage ? ` (${err.serverMessage})` : '';
   const request = err.method && err.path ? ` [${err.method} ${err.path}]` : '';

@@ -2,7 +2,7 @@
 // never follows redirects, turns every failure into an ActionError that names the
 // step, method, path and status, and keeps the API key out of every message.
 import type { Readable } from 'node:stream';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Clock } from './clock.ts';
 import { ActionError, redact } from './errors.ts';
 import { backoffMs, DEFAULT_POLICY, parseRetryAfter, retryReason, type RetryPolicy } from './retry.ts';
@@ -66,7 +66,8 @@ export interface ErrorBody {
 }
 
 export interface HttpOptions {
-  dispatcher: Dispatcher;
+  /** Unset: the environment's proxy settings (HTTPS_PROXY, NO_PROXY), like the runner's other tools. */
+  dispatcher?: Dispatcher | undefined;
   /** Values that must never appear in a message (the API key). */
   secrets: readonly string[];
   /**
@@ -90,6 +91,19 @@ export interface HttpOptions {
 export { DEFAULT_POLICY };
 
 export const USER_AGENT = 'hokusai-register-model-action/0.1';
+
+// undici is loaded with the first request, not at start (its own bundle chunk): a run that
+// stops at its inputs never needs it. One proxy-aware agent for the process, so connections are reused.
+let undici: Promise<typeof import('undici')> | undefined;
+let envAgent: Dispatcher | undefined;
+async function loadUndici(): Promise<typeof import('undici')> {
+  return (undici ??= import('undici'));
+}
+async function dispatcherFor(given: Dispatcher | undefined): Promise<Dispatcher> {
+  if (given) return given;
+  const { EnvHttpProxyAgent } = await loadUndici();
+  return (envAgent ??= new EnvHttpProxyAgent());
+}
 
 const SERVER_MESSAGE_LIMIT = 300;
 /** The largest JSON answer read: MLflow's biggest (a long artifact listing) is far below this. */
@@ -207,12 +221,13 @@ export class HttpClient {
 
     let res: Dispatcher.ResponseData;
     try {
+      const { request } = await loadUndici();
       res = await request(req.url, {
         method: req.method,
         headers,
         // undici takes an async iterable body (its docs list it), though its types leave it out.
         body: body as string | Readable | undefined,
-        dispatcher: this.opts.dispatcher,
+        dispatcher: await dispatcherFor(this.opts.dispatcher),
         headersTimeout: this.opts.timeoutMs,
         bodyTimeout: this.opts.timeoutMs,
         signal,

@@ -2,17 +2,21 @@
 // The only catch and the only setFailed live here; a run created in MLflow always ends
 // FINISHED, FAILED or KILLED.
 import { eventRetryHint } from './announce.ts';
-import { commentOnPullRequest } from './comment.ts';
 import { ActionError, formatError, toActionError } from './errors.ts';
 import { EVENT_SENT_TAG } from './hokusai.ts';
 import * as log from './log.ts';
-import { promoteMode } from './modes/promote.ts';
-import { registerMode } from './modes/register.ts';
-import { verifyMode } from './modes/verify.ts';
 import { endRun } from './run-state.ts';
 import { defaultDeps, listenForCancel, openSession, setOutputs, writeSummary, type Deps, type Session } from './session.ts';
 import { renderFailure } from './summary.ts';
 import { modelUiUrl } from './urls.ts';
+
+// Each mode (and the comment) is its own bundle chunk, loaded once the inputs are valid: a run
+// that stops at its inputs loads none of them (nor the YAML parser, the stores' code).
+const MODES = {
+  register: async () => (await import('./modes/register.ts')).registerMode,
+  verify: async () => (await import('./modes/verify.ts')).verifyMode,
+  promote: async () => (await import('./modes/promote.ts')).promoteMode,
+} satisfies Record<Session['cfg']['mode'], () => Promise<(s: Session) => Promise<void>>>;
 
 export async function run(overrides: Partial<Deps> = {}): Promise<void> {
   const deps = { ...defaultDeps(), ...overrides };
@@ -25,14 +29,15 @@ export async function run(overrides: Partial<Deps> = {}): Promise<void> {
     const { mode, dryRun } = session.cfg;
     title =
       dryRun && mode !== 'verify' ? 'Dry run' : { register: 'Model registration', verify: 'Registry check', promote: 'Promotion' }[mode];
-    await { register: registerMode, verify: verifyMode, promote: promoteMode }[mode](session);
+    const runMode = await MODES[mode]();
+    await runMode(session);
   } catch (thrown) {
     await fail(toActionError(thrown, 'Run'), deps, session, secrets, cancel.by(), title);
   } finally {
     cancel.stop();
   }
   // After a failure too: a failing pull-request check is what a reviewer most needs to see.
-  if (session?.cfg.comment && !cancel.by()) await commentOnPullRequest(session);
+  if (session?.cfg.comment && !cancel.by()) await (await import('./comment.ts')).commentOnPullRequest(session);
 }
 
 /** Ends what the run started, keeps what it made visible, and fails the step once. */

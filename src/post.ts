@@ -2,7 +2,6 @@
 // runner's SIGKILL, a crash), the run is still RUNNING: end it as KILLED. Bundled on its
 // own (dist/post/index.js) and importing only what that needs: no input parsing (the main
 // step saved the tracking URI it had checked), no rendering, no artifact or GitHub clients.
-import { EnvHttpProxyAgent } from 'undici';
 import { systemClock } from './clock.ts';
 import { DEFAULT_POLICY, HttpClient, USER_AGENT } from './http.ts';
 import * as log from './log.ts';
@@ -22,8 +21,9 @@ export async function post(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     if (auth.kind === 'basic' && auth.header) secrets.push(auth.header.slice('Basic '.length));
     for (const secret of secrets) log.addSecret(secret);
     const trackingUri = new URL(open.trackingUri);
+    // No dispatcher: http.ts loads undici (its own chunk) only now, so a post step with no
+    // run left open (nearly every one) loads none of it; proxies from HTTPS_PROXY as in the main step.
     const http = new HttpClient({
-      dispatcher: new EnvHttpProxyAgent(),
       secrets,
       authorizedBases: [trackingUri],
       userAgent: USER_AGENT,

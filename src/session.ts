@@ -1,7 +1,7 @@
 // What every mode shares: the inputs, read and masked once; the HTTP and MLflow clients;
 // cancellation; ending a run; outputs, the job summary and timed phases.
 import * as core from '@actions/core';
-import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { requireWrite, validateKey } from './auth.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { githubContext } from './context.ts';
@@ -22,7 +22,8 @@ import { capSummary, type Timing } from './summary.ts';
 export interface Deps {
   env: NodeJS.ProcessEnv;
   cwd: string;
-  dispatcher: Dispatcher;
+  /** Unset: the environment's proxy settings, loaded with the first request (http.ts). */
+  dispatcher?: Dispatcher | undefined;
   clock: Clock;
   random: () => number;
   github: GitHubContext;
@@ -38,8 +39,6 @@ export function defaultDeps(): Deps {
   return {
     env: process.env,
     cwd: process.cwd(),
-    // Honours HTTPS_PROXY / NO_PROXY like the rest of the runner's tools.
-    dispatcher: new EnvHttpProxyAgent(),
     clock: systemClock,
     random: Math.random,
     github: githubContext(process.env),

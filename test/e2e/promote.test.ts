@@ -202,7 +202,8 @@ describe('the pull-request comment', () => {
         gh.comments[0]!.body,
         /\n<sub>For commit <a href="https:\/\/github\.com\/acme\/churn-model\/commit\/a{39}1"><code>a{12}<\/code><\/a> · updated \d{4}-\d\d-\d\d \d\d:\d\d UTC · <a href="https:\/\/github\.com\/acme\/churn-model\/actions\/runs\/4242\/attempts\/1">workflow run<\/a><\/sub>\n$/,
       );
-      assert.ok(gh.auth.every((a) => a === `Bearer ${GH_TOKEN}`));
+      // Octokit's scheme for a non-JWT token; GitHub takes "token" and "Bearer" alike.
+      assert.ok(gh.auth.every((a) => a === `token ${GH_TOKEN}`));
       assert.ok(!second.visibleStdout.includes(GH_TOKEN));
       assert.ok(!gh.comments.some((c) => c.body.includes(GH_TOKEN)), 'the token is never in a comment');
     } finally {

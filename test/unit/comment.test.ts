@@ -19,7 +19,8 @@ const TOKEN = 'fake-gh-token-0123456789abcdef';
 const UA = 'hokusai-register-model-action/test';
 const MARKER = commentMarker('churn-classifier verify');
 const LIST = '/repos/octo/models/issues/7/comments';
-const PAGE1 = `${LIST}?per_page=100&page=1`;
+// Octokit's first page asks for per_page only; the Link header names the pages after it.
+const PAGE1 = `${LIST}?per_page=100`;
 const JSON_HEADERS = { headers: { 'content-type': 'application/json; charset=utf-8' } };
 
 function target(over: Partial<CommentTarget> = {}): CommentTarget {
@@ -44,16 +45,16 @@ function requests(agent: MockAgent): Array<{ method: string; url: string; body?:
   });
 }
 
-/** The headers GitHub asks for, on every request. */
+/** The headers GitHub asks for, on every request (Octokit's token scheme, our user agent first). */
 function assertGitHubHeaders(agent: MockAgent): void {
   const calls = agent.getCallHistory()?.calls() ?? [];
   assert.ok(calls.length > 0);
   for (const c of calls) {
     const h = c.headers as Record<string, string>;
-    assert.equal(h.authorization, `Bearer ${TOKEN}`);
+    assert.equal(h.authorization, `token ${TOKEN}`);
     assert.equal(h.accept, 'application/vnd.github+json');
     assert.equal(h['x-github-api-version'], '2022-11-28');
-    assert.equal(h['user-agent'], UA);
+    assert.ok(h['user-agent']?.startsWith(`${UA} octokit-core.js/`), h['user-agent']);
     if (c.body) assert.equal(h['content-type'], 'application/json');
   }
 }
@@ -416,7 +417,7 @@ test('GHES: the /api/v3 prefix of the API URL is kept on every request, also for
   const ghes = 'https://127.0.0.1:8444';
   const agent = mock();
   const pool = agent.get(ghes);
-  const page1 = '/api/v3/repos/octo/models/issues/7/comments?per_page=100&page=1';
+  const page1 = '/api/v3/repos/octo/models/issues/7/comments?per_page=100';
   const page2 = '/api/v3/repositories/99/issues/7/comments?per_page=100&page=2';
   pool.intercept({ path: page1, method: 'GET' }).reply(200, [comment(1, 'hi')], {
     headers: { 'content-type': 'application/json', link: `<${ghes}${page2}>; rel="next"` },
@@ -448,6 +449,38 @@ test('a next page on another host is not followed (the token stays with the API 
     requests(agent).map((r) => r.url),
     [PAGE1, LIST],
   );
+});
+
+test('pages are bounded: a list that never ends is read 30 pages deep, then a new comment is written', async () => {
+  const agent = mock();
+  const pool = agent.get(API);
+  const next = { headers: { 'content-type': 'application/json', link: `<${API}${LIST}?per_page=100&page=2>; rel="next"` } };
+  pool.intercept({ path: PAGE1, method: 'GET' }).reply(200, [comment(1, 'hi')], next);
+  pool
+    .intercept({ path: `${LIST}?per_page=100&page=2`, method: 'GET' })
+    .reply(200, [comment(2, 'again')], next)
+    .persist();
+  pool.intercept({ path: LIST, method: 'POST' }).reply(201, comment(3, 'x', 'Bot'), JSON_HEADERS);
+
+  const out = await upsertComment(deps(agent), target(), MARKER, 'b');
+  assert.equal(out.kind, 'created');
+  const methods = requests(agent).map((r) => r.method);
+  assert.equal(methods.filter((m) => m === 'GET').length, 30);
+  assert.equal(methods.at(-1), 'POST');
+});
+
+test('a redirect is not followed (the token would go with it): a warning naming GITHUB_API_URL', async () => {
+  const agent = mock();
+  agent
+    .get(API)
+    .intercept({ path: PAGE1, method: 'GET' })
+    .reply(301, '', { headers: { location: 'https://127.0.0.2/repos/octo/renamed/issues/7/comments' } });
+
+  const out = await upsertComment(deps(agent), target(), MARKER, 'b');
+  assert.ok(out.kind === 'warning', JSON.stringify(out));
+  assert.match(out.message, /redirect \(HTTP 301\) to https:\/\/127\.0\.0\.2\/repos\/octo\/renamed/);
+  assert.match(out.message, /Check GITHUB_API_URL/);
+  assert.equal(requests(agent).length, 1);
 });
 
 test('no token, no PR number: skipped without a request', async () => {

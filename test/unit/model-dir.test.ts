@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { ActionError } from '../../src/errors.ts';
-import { checkMlmodel, MLMODEL_LIMIT_BYTES, nameProblem, scanModelDir } from '../../src/model-dir.ts';
+import { checkMlmodel, MLMODEL_LIMIT_BYTES, scanModelDir } from '../../src/model-dir.ts';
+import { nameProblem } from '../../src/names.ts';
 
 const MLMODEL = 'flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n';
 
