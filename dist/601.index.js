@@ -490,12 +490,12 @@ async function registerMode(s) {
         await (0,session/* writeSummary */.Sy)(deps.env, (0,summary/* renderPlan */.EG)(plan), s.secrets, s, (0,summary/* renderPlan */.EG)(plan, { comment: true }));
         return;
     }
-    // 3. The same commit and content are registered already: reuse that version.
+    // 4. The same commit and content are registered already: reuse that version.
     if (decision.kind === 'reuse')
         return reuseVersion(s, decision.version, model, preflight.experiment?.experiment_id);
     if (decision.reason)
         log/* info */.pq(decision.reason);
-    // 4. An MLflow run to hold the files; from here on a failure ends it FAILED.
+    // 5. An MLflow run to hold the files; from here on a failure ends it FAILED.
     const { experiment, runInfo } = await (0,session/* phase */.Oi)(s, 'Start MLflow run', async () => {
         const step = 'Start MLflow run';
         const { experiment: exp, restored } = await mlflow.ensureExperiment(step, cfg.experimentName, preflight.experiment);
@@ -521,7 +521,7 @@ async function registerMode(s) {
         log/* info */.pq(`The run's artifact location is ${runInfo.artifact_uri}: ${road.why}.`);
         log/* info */.pq(await store.probe(experiment));
     }
-    // 5. The files, then proof that every one arrived whole and can be served back. The registered
+    // 6. The files, then proof that every one arrived whole and can be served back. The registered
     // model, when the preflight found none, is created meanwhile (and removed if the upload fails).
     const modelCreation = preflight.modelExists ? undefined : mlflow.createRegisteredModel(REGISTER, cfg.modelName);
     modelCreation?.catch(() => undefined);
@@ -566,7 +566,7 @@ async function registerMode(s) {
         model.digest = (0,manifest/* manifestDigest */.It)(model.manifest);
         logDigest(model);
     }
-    // 6. The version, READY, with its aliases; from here on a failure names it.
+    // 7. The version, READY, with its aliases; from here on a failure names it.
     const source = store.source(runInfo);
     const version = await (0,session/* phase */.Oi)(s, 'Register model version', async () => {
         const { version: created, createdModel } = await (0,registration/* registerVersion */.KO)(mlflow, modelCreation ?? false, {
@@ -582,7 +582,7 @@ async function registerMode(s) {
         log/* info */.pq(`${createdModel ? 'Created registered model' : 'Registered model exists:'} "${cfg.modelName}"; new version ${created.version} (${created.status ?? 'status unknown'}).`);
         try {
             const ready = await (0,registration/* awaitReady */.k3)(mlflow, clock, created, cfg.awaitTimeoutSeconds);
-            // 7. The aliases and the run's end side by side: the run is done once the version is READY.
+            // 8. The aliases and the run's end side by side: the run is done once the version is READY.
             await (0,settle/* settleAll */.j)([
                 (0,registration/* setAliases */.dW)(mlflow, cfg.modelName, ready.version, cfg.aliases),
                 // The run learns the digest now when its large files were hashed on the way up.
@@ -603,7 +603,7 @@ async function registerMode(s) {
             });
         }
     });
-    // 8. The rest is telling people.
+    // 9. The rest is telling people.
     await finish(s, version, model, {
         runId: runInfo.run_id,
         experimentId: experiment.experiment_id,

@@ -126,11 +126,11 @@ export async function registerMode(s: Session): Promise<void> {
     return;
   }
 
-  // 3. The same commit and content are registered already: reuse that version.
+  // 4. The same commit and content are registered already: reuse that version.
   if (decision.kind === 'reuse') return reuseVersion(s, decision.version, model, preflight.experiment?.experiment_id);
   if (decision.reason) log.info(decision.reason);
 
-  // 4. An MLflow run to hold the files; from here on a failure ends it FAILED.
+  // 5. An MLflow run to hold the files; from here on a failure ends it FAILED.
   const { experiment, runInfo } = await phase(s, 'Start MLflow run', async () => {
     const step = 'Start MLflow run';
     const { experiment: exp, restored } = await mlflow.ensureExperiment(step, cfg.experimentName, preflight.experiment);
@@ -156,7 +156,7 @@ export async function registerMode(s: Session): Promise<void> {
     log.info(await store.probe(experiment));
   }
 
-  // 5. The files, then proof that every one arrived whole and can be served back. The registered
+  // 6. The files, then proof that every one arrived whole and can be served back. The registered
   // model, when the preflight found none, is created meanwhile (and removed if the upload fails).
   const modelCreation = preflight.modelExists ? undefined : mlflow.createRegisteredModel(REGISTER, cfg.modelName);
   modelCreation?.catch(() => undefined);
@@ -203,7 +203,7 @@ export async function registerMode(s: Session): Promise<void> {
     logDigest(model);
   }
 
-  // 6. The version, READY, with its aliases; from here on a failure names it.
+  // 7. The version, READY, with its aliases; from here on a failure names it.
   const source = store.source(runInfo);
   const version = await phase(s, 'Register model version', async () => {
     const { version: created, createdModel } = await registerVersion(mlflow, modelCreation ?? false, {
@@ -221,7 +221,7 @@ export async function registerMode(s: Session): Promise<void> {
     );
     try {
       const ready = await awaitReady(mlflow, clock, created, cfg.awaitTimeoutSeconds);
-      // 7. The aliases and the run's end side by side: the run is done once the version is READY.
+      // 8. The aliases and the run's end side by side: the run is done once the version is READY.
       await settleAll([
         setAliases(mlflow, cfg.modelName, ready.version, cfg.aliases),
         // The run learns the digest now when its large files were hashed on the way up.
@@ -240,7 +240,7 @@ export async function registerMode(s: Session): Promise<void> {
     }
   });
 
-  // 8. The rest is telling people.
+  // 9. The rest is telling people.
   await finish(s, version, model, {
     runId: runInfo.run_id,
     experimentId: experiment.experiment_id,

@@ -21,7 +21,6 @@ import {
 } from './store.ts';
 
 const STEP = 'Upload model';
-export const PROBE = 'Check artifact proxy';
 const PART_UNITS = (p: { start: number; end: number } | undefined): number => (p ? p.end - p.start + 1 : 0);
 
 export function proxyStore(mlflow: MlflowClient, trackingUri: URL, artifactPath: string, concurrency: number): ArtifactStore {
@@ -32,9 +31,9 @@ export function proxyStore(mlflow: MlflowClient, trackingUri: URL, artifactPath:
   });
   return {
     name: 'MLflow artifact proxy',
-    async probe(experiment: Experiment | undefined, started?: Promise<void>) {
+    async probe(experiment: Experiment | undefined) {
       // The artifact route fails on its own in real deployments: find out before a run exists.
-      await (started ?? mlflow.probeArtifacts(PROBE, experiment?.experiment_id ?? ''));
+      await mlflow.probeArtifacts('Check artifact proxy', experiment?.experiment_id ?? '');
       if (experiment?.artifact_location) artifactBaseUrl(trackingUri, experiment.artifact_location, 'Preflight');
       return 'Artifact proxy is serving';
     },

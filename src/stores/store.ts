@@ -9,11 +9,8 @@ import { formatBytes, formatDuration } from '../summary.ts';
 export interface ArtifactStore {
   /** What the log and the summary call this road, e.g. "MLflow artifact proxy". */
   readonly name: string;
-  /**
-   * Read-only, before a run exists: fails when this road cannot take the files. Returns a line for
-   * the log. `started`: this road's request, sent early beside other reads, to use instead.
-   */
-  probe(experiment: Experiment | undefined, started?: Promise<void>): Promise<string>;
+  /** Read-only, before a run exists: fails when this road cannot take the files. Returns a line for the log. */
+  probe(experiment: Experiment | undefined): Promise<string>;
   /**
    * Sends every file below the run's artifact location. Resolves to the manifest entries of the
    * files that had none in `opts.digests`, hashed from the bytes the successful attempt sent
