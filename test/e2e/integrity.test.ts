@@ -3,6 +3,7 @@
 // goes nowhere outside tracking-uri, even when the server hands out an artifact location that
 // climbs out of it.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -121,4 +122,31 @@ test('an experiment whose artifact location climbs out of the tracking URI with 
   } finally {
     await proxy.stop();
   }
+});
+
+test('a first registration hashes its large files as they go up: the digest, the run tag and the version tag name the bytes the server holds', async () => {
+  const dir = mkdtempSync(path.join(work, 'model-'));
+  writeFileSync(path.join(dir, 'MLmodel'), MLMODEL);
+  const weights = Buffer.alloc(9 * 1024 * 1024 + 5);
+  for (let i = 0; i < weights.length; i += 4096) weights[i] = i % 251;
+  writeFileSync(path.join(dir, 'weights.bin'), weights);
+  // The digest as the issue defines it, computed here without src/.
+  const line = (name: string, bytes: Buffer) => `${createHash('sha256').update(bytes).digest('hex')}  ${bytes.length}  ${name}\n`;
+  const manifest = line('MLmodel', Buffer.from(MLMODEL)) + line('weights.bin', weights);
+  const expected = `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
+
+  const r = await runAction({
+    'tracking-uri': mlflow.url,
+    'auth-url': '',
+    'model-path': dir,
+    'model-name': 'hashed-on-the-way',
+    'experiment-name': 'integrity',
+  });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /1 large file is hashed as it goes up/);
+  assert.equal(r.outputs.digest, expected);
+  const state = await registryState(mlflow.url);
+  const version = state.versions.find((v) => v.name === 'hashed-on-the-way');
+  assert.equal(version?.tags.model_digest, expected);
+  assert.equal(state.runs.find((x) => x.run_id === r.outputs['run-id'])?.tags.model_digest, expected);
 });
