@@ -119,9 +119,9 @@ export const SUMMARY_LIMIT_BYTES = 1000 * 1024;
 export const FILE_LIST_BUDGET_BYTES = 256 * 1024;
 
 // Clip lengths, in characters, before escaping (which may make a character 5 bytes).
-const INLINE_MAX = 300;
-const TEXT_MAX = 2000;
-const PATH_MAX = 300;
+export const INLINE_MAX = 300;
+export const TEXT_MAX = 2000;
+export const PATH_MAX = 300;
 const MAX_TAGS = 30;
 const MAX_ALIASES = 50;
 
@@ -150,12 +150,12 @@ function cutAt(s: string, end: number): string {
   return s.slice(0, unit >= 0xd800 && unit <= 0xdbff ? end - 1 : end);
 }
 
-function clip(s: string, max: number): string {
+export function clip(s: string, max: number): string {
   return s.length <= max ? s : `${cutAt(s, max - 1)}…`;
 }
 
 /** Paths keep their end: the file name says more than the middle directories. */
-function clipMiddle(s: string, max: number): string {
+export function clipMiddle(s: string, max: number): string {
   if (s.length <= max) return s;
   const tail = max >> 1;
   let start = s.length - tail;
@@ -165,10 +165,10 @@ function clipMiddle(s: string, max: number): string {
 }
 
 // Secrets out before the clip: a secret cut in two is no longer found.
-const text = (s: string, max = TEXT_MAX) => escapeHtml(clip(redactSecrets(s), max));
-const code = (s: string, max = INLINE_MAX) => `<code>${text(s, max)}</code>`;
-const count = (n: number) => n.toLocaleString('en-US');
-const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
+export const text = (s: string, max = TEXT_MAX) => escapeHtml(clip(redactSecrets(s), max));
+export const code = (s: string, max = INLINE_MAX) => `<code>${text(s, max)}</code>`;
+export const count = (n: number) => n.toLocaleString('en-US');
+export const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
 
 /** http(s) URLs only, without credentials; anything else is not a link. */
 function safeHref(href: string | undefined): string | undefined {
@@ -221,7 +221,7 @@ function facts(rows: ReadonlyArray<Row>): string {
 }
 
 /** Collapsed; the summary line says what is inside. `body` is markdown and ends with a newline. */
-function collapsed(summary: string, body: string): string {
+export function collapsed(summary: string, body: string): string {
   return body.trim() ? `\n<details><summary>${summary}</summary>\n\n${body}\n</details>\n` : '';
 }
 
