@@ -72,12 +72,11 @@ interface Style {
   text: (s: string) => string;
 }
 
-const MARKDOWN: Style = { name: (s) => code(s, HEADING_NAME_MAX), text: (s) => text(s, HEADING_NAME_MAX) };
+// A heading is one line: line breaks in a name become spaces (after redaction, which may need them).
+const oneLine = (s: string) => redactSecrets(s).replace(/[\r\n]+/g, ' ');
+const MARKDOWN: Style = { name: (s) => code(oneLine(s), HEADING_NAME_MAX), text: (s) => text(oneLine(s), HEADING_NAME_MAX) };
 // The log redacts again and shows bidi controls; here only one line, clipped.
-const PLAIN: Style = {
-  name: (s) => clip(redactSecrets(s).replace(/[\r\n]+/g, ' '), HEADING_NAME_MAX),
-  text: (s) => clip(redactSecrets(s).replace(/[\r\n]+/g, ' '), HEADING_NAME_MAX),
-};
+const PLAIN: Style = { name: (s) => clip(oneLine(s), HEADING_NAME_MAX), text: (s) => clip(oneLine(s), HEADING_NAME_MAX) };
 
 /** The verdict without its icon, and the icon. */
 function verdict(r: Review, s: Style): { icon: string; line: string } {
@@ -136,7 +135,7 @@ function bounded(lines: readonly string[], maxLines: number, budgetBytes: number
 
 function renderMetrics(r: Review): string {
   if (!r.metrics.length) return '';
-  const alias = text(r.against?.alias ?? r.compareTo, INLINE_MAX);
+  const alias = text(oneLine(r.against?.alias ?? r.compareTo), HEADING_NAME_MAX);
   const rows = r.metrics.map(
     (m) => `| ${code(m.name, NAME_MAX)} | ${m.from === null ? '—' : formatNumber(m.from)} | ${formatNumber(m.to)} | ${metricChange(m)} |`,
   );
