@@ -27,6 +27,8 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /** The answer is file content, not JSON: on 2xx it is dropped unread (at most a few KiB are drained). */
   discardBody?: boolean;
+  /** The answer is a small file's text (within the JSON cap), returned as it came. */
+  raw?: boolean;
   /** The answer may be a JSON array (GitHub's lists); MLflow and Hokusai answer objects only. */
   jsonArray?: boolean;
   /** Statuses that are not failures for this call (besides 2xx), e.g. 400 on "already exists". */
@@ -290,7 +292,7 @@ export class HttpClient {
 
     const error = res.statusCode >= 400 ? parseErrorBody(text, res.headers['content-type'], this.opts.secrets) : {};
     if (res.statusCode >= 200 && res.statusCode < 300) {
-      const data = parseJson<T>(text, where, res.statusCode, this.opts.secrets, req.jsonArray ?? false);
+      const data = req.raw ? (text as T) : parseJson<T>(text, where, res.statusCode, this.opts.secrets, req.jsonArray ?? false);
       return { status: res.statusCode, headers: res.headers, data, error };
     }
     if (req.accept?.(res.statusCode, error)) {

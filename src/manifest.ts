@@ -132,3 +132,49 @@ export function renderManifest(entries: readonly ManifestEntry[]): string {
 export function manifestDigest(entries: readonly ManifestEntry[]): string {
   return `sha256:${createHash('sha256').update(renderManifest(entries), 'utf8').digest('hex')}`;
 }
+
+/** The manifest kept with a version: the receipt's file list, read back by the model review. */
+export const MANIFEST_SCHEMA = 'hokusai-register-model/manifest@1';
+
+/** Beside the model directory, outside it: the model's own files stay exactly as given. */
+export const manifestPathFor = (artifactPath: string): string => `${artifactPath.replace(/\/+$/, '')}.manifest.json`;
+
+/** Where the manifest of a version whose source is `source` would be. */
+export const manifestUriFor = (source: string): string => manifestPathFor(source);
+
+/** The stored manifest: its schema, the digest, and each file's path, size and sha256, by path. */
+export function storedManifest(entries: readonly ManifestEntry[], digest: string): string {
+  const files = sortManifest([...entries]).map((e) => ({ path: e.path, size: e.size, sha256: e.sha256 }));
+  return `${JSON.stringify({ schema: MANIFEST_SCHEMA, digest, files }, null, 1)}\n`;
+}
+
+/**
+ * A stored manifest read back (it comes from a server): the entries, or why it cannot be used.
+ * Only what the action wrote is accepted; anything else is a reason to compare by size instead.
+ */
+export function parseStoredManifest(text: string): ManifestEntry[] | string {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return 'it is not JSON';
+  }
+  const d = doc as { schema?: unknown; files?: unknown };
+  if (typeof d !== 'object' || d === null || d.schema !== MANIFEST_SCHEMA) return `it is not a ${MANIFEST_SCHEMA} manifest`;
+  if (!Array.isArray(d.files)) return 'it has no file list';
+  const out: ManifestEntry[] = [];
+  for (const f of d.files as unknown[]) {
+    const e = f as { path?: unknown; size?: unknown; sha256?: unknown };
+    if (
+      typeof e?.path !== 'string' ||
+      typeof e.size !== 'number' ||
+      !Number.isSafeInteger(e.size) ||
+      e.size < 0 ||
+      typeof e.sha256 !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(e.sha256)
+    )
+      return 'an entry has no path, size or sha256';
+    out.push({ path: e.path, size: e.size, sha256: e.sha256 });
+  }
+  return out;
+}

@@ -277,52 +277,92 @@ export class MlflowClient {
    * directory seen before, or a tree deeper or larger than any model is refused, not followed.
    */
   async listArtifactsRecursive(step: string, runId: string, dir: string, limits = ARTIFACT_LIST_LIMITS): Promise<ArtifactFile[]> {
-    const out: ArtifactFile[] = [];
-    const seen = new Set([dir]);
-    const pending = [{ path: dir, depth: 0 }];
-    let entries = 0;
     const url = apiUrl(this.trackingUri, '/api/2.0/mlflow/artifacts/list');
-    const refuse = (message: string, hint: string): never => {
-      throw new ActionError(`the artifact listing of "${dir}" ${message}`, {
+    return listTree(step, url.pathname, dir, limits, async (path) => {
+      const res = await this.call<{ files?: ArtifactFile[] }>(step, 'GET', 'artifacts/list', { run_id: runId, path });
+      return res.data.files ?? [];
+    });
+  }
+
+  /**
+   * The same through the artifact proxy's own listing, for a location not tied to a run (a model
+   * version's source): `dir` is the path below /mlflow-artifacts/artifacts, and so are the paths.
+   */
+  async listProxiedRecursive(step: string, dir: string, limits = ARTIFACT_LIST_LIMITS): Promise<ArtifactFile[]> {
+    const url = apiUrl(this.trackingUri, '/api/2.0/mlflow-artifacts/artifacts');
+    return listTree(step, url.pathname, dir, limits, async (path) => {
+      const res = await this.http.send<{ files?: ArtifactFile[] }>({
         step,
         method: 'GET',
-        path: url.pathname,
-        hint: `${hint} Nothing was registered.`,
+        url: apiUrl(this.trackingUri, '/api/2.0/mlflow-artifacts/artifacts', { path }),
+        authorization: this.auth.header,
+        hintFor: (status, e) => artifactHint(status, e, this.auth.kind),
       });
-    };
-    const broken =
-      'The server (or a proxy in front of it) gives a broken artifact listing, so the upload cannot be verified. Ask the registry operators to check the MLflow server and any proxy that rewrites its answers.';
-    // One directory level at a time, its directories listed side by side; each answer is checked
-    // as it arrives, so a refusal stops the listing within a few requests.
-    for (let level = pending; level.length > 0;) {
-      const next: typeof pending = [];
-      await mapBounded(level, LIST_CONCURRENCY, async (current) => {
-        const res = await this.call<{ files?: ArtifactFile[] }>(step, 'GET', 'artifacts/list', { run_id: runId, path: current.path });
-        for (const f of res.data.files ?? []) {
-          if (!isBelow(f.path, current.path))
-            refuse(`names "${f.path}" as an entry of "${current.path}", which is not below it (a loop or a broken listing)`, broken);
-          if (++entries > limits.entries)
-            refuse(
-              `has more than ${limits.entries} entries (the limit)`,
-              `A model directory has far fewer files; pack many small files into an archive if the model really has that many. ${broken}`,
-            );
-          if (!f.is_dir) {
-            out.push(f);
-            continue;
-          }
-          if (seen.has(f.path)) refuse(`names the directory "${f.path}" twice (a loop)`, broken);
-          if (current.depth + 1 > limits.depth)
-            refuse(
-              `goes more than ${limits.depth} directories deep (the limit), at "${f.path}"`,
-              `Flatten the model directory if it really is that deep. ${broken}`,
-            );
-          seen.add(f.path);
-          next.push({ path: f.path, depth: current.depth + 1 });
-        }
-      });
-      level = next;
+      // This listing names entries by their base name.
+      return (res.data.files ?? []).map((f) => ({ ...f, path: `${path}/${String(f.path)}` }));
+    });
+  }
+
+  /** A small file through the artifact proxy, as text; undefined when there is no such file. */
+  async readArtifactText(step: string, url: URL): Promise<string | undefined> {
+    const res = await this.http.send<string>({
+      step,
+      method: 'GET',
+      url,
+      raw: true,
+      authorization: this.auth.header,
+      accept: notFound,
+      hintFor: (status, e) => artifactHint(status, e, this.auth.kind),
+    });
+    return res.status === 200 ? res.data : undefined;
+  }
+
+  /** The version an alias points at; undefined when the model or the alias does not exist. */
+  async getVersionByAlias(step: string, name: string, alias: string): Promise<ModelVersion | undefined> {
+    const res = await this.call<{ model_version: ModelVersion }>(
+      step,
+      'GET',
+      'registered-models/alias',
+      { name, alias },
+      // MLflow answers a missing alias with 400 (3.x) or 404, and a missing model with 404.
+      { accept: (status, e) => notFound(status, e) || (status === 400 && /alias .*not found/i.test(e.message ?? '')) },
+    );
+    return res.status === 200 ? res.data.model_version : undefined;
+  }
+
+  /** Where a logged model's files are (MLflow 3 versions whose source is models:/<id>). */
+  async getLoggedModelLocation(step: string, modelId: string): Promise<string | undefined> {
+    const res = await this.call<{ model?: { info?: { artifact_uri?: string } } }>(
+      step,
+      'GET',
+      `logged-models/${encodeURIComponent(modelId)}`,
+      {},
+    );
+    return res.data.model?.info?.artifact_uri;
+  }
+
+  /** A run with its metrics (the latest value of each). */
+  async getRunWithMetrics(step: string, runId: string): Promise<{ info: RunInfo; metrics: Map<string, number> }> {
+    const res = await this.call<{ run: { info: RunInfo; data?: { metrics?: Array<{ key: string; value: number | string }> } } }>(
+      step,
+      'GET',
+      'runs/get',
+      { run_id: runId },
+    );
+    const metrics = new Map<string, number>();
+    for (const m of res.data.run.data?.metrics ?? []) {
+      const value = Number(m.value);
+      if (typeof m.key === 'string' && Number.isFinite(value)) metrics.set(m.key, value);
     }
-    return out;
+    return { info: res.data.run.info, metrics };
+  }
+
+  /** Logs metrics on a run, at step 0, in one request (MLflow takes at most 1,000 a batch). */
+  async logMetrics(step: string, runId: string, metrics: ReadonlyArray<readonly [string, number]>, timestamp: number): Promise<void> {
+    for (let i = 0; i < metrics.length; i += 1000) {
+      const batch = metrics.slice(i, i + 1000).map(([key, value]) => ({ key, value, timestamp, step: 0 }));
+      await this.call(step, 'POST', 'runs/log-batch', { run_id: runId, metrics: batch });
+    }
   }
 
   /** Streams one file to the artifact proxy; a retry reopens the stream. `onThrottled` hears of 429/503 answers. */
@@ -481,6 +521,61 @@ function isBelow(entry: string, dir: string): boolean {
     .slice(prefix.length)
     .split('/')
     .every((segment) => segment !== '' && segment !== '.' && segment !== '..');
+}
+
+/**
+ * A recursive artifact listing, one directory level at a time, its directories listed side by
+ * side; each answer is checked as it arrives, so a refusal stops the listing within a few requests.
+ */
+async function listTree(
+  step: string,
+  endpoint: string,
+  dir: string,
+  limits: { depth: number; entries: number },
+  listOne: (path: string) => Promise<ArtifactFile[]>,
+): Promise<ArtifactFile[]> {
+  const out: ArtifactFile[] = [];
+  const seen = new Set([dir]);
+  const pending = [{ path: dir, depth: 0 }];
+  let entries = 0;
+  const refuse = (message: string, hint: string): never => {
+    throw new ActionError(`the artifact listing of "${dir}" ${message}`, {
+      step,
+      method: 'GET',
+      path: endpoint,
+      hint: `${hint} Nothing was registered.`,
+    });
+  };
+  const broken =
+    'The server (or a proxy in front of it) gives a broken artifact listing, so the upload cannot be verified. Ask the registry operators to check the MLflow server and any proxy that rewrites its answers.';
+  for (let level = pending; level.length > 0;) {
+    const next: typeof pending = [];
+    await mapBounded(level, LIST_CONCURRENCY, async (current) => {
+      for (const f of await listOne(current.path)) {
+        if (!isBelow(f.path, current.path))
+          refuse(`names "${f.path}" as an entry of "${current.path}", which is not below it (a loop or a broken listing)`, broken);
+        if (++entries > limits.entries)
+          refuse(
+            `has more than ${limits.entries} entries (the limit)`,
+            `A model directory has far fewer files; pack many small files into an archive if the model really has that many. ${broken}`,
+          );
+        if (!f.is_dir) {
+          out.push(f);
+          continue;
+        }
+        if (seen.has(f.path)) refuse(`names the directory "${f.path}" twice (a loop)`, broken);
+        if (current.depth + 1 > limits.depth)
+          refuse(
+            `goes more than ${limits.depth} directories deep (the limit), at "${f.path}"`,
+            `Flatten the model directory if it really is that deep. ${broken}`,
+          );
+        seen.add(f.path);
+        next.push({ path: f.path, depth: current.depth + 1 });
+      }
+    });
+    level = next;
+  }
+  return out;
 }
 
 /** A string literal for MLflow's search filter language. */

@@ -5,8 +5,9 @@
 import { ActionError } from '../errors.ts';
 import type { Experiment, MlflowClient, RunInfo } from '../mlflow.ts';
 import type { ModelFile } from '../model-dir.ts';
-import { artifactBaseUrl, encodePath } from '../urls.ts';
-import type { ManifestEntry } from '../manifest.ts';
+import { Readable } from 'node:stream';
+import { apiUrl, artifactBaseUrl, encodePath } from '../urls.ts';
+import { manifestPathFor, type ManifestEntry } from '../manifest.ts';
 import { iterableOpener, partedFile, sentHash } from './checked-read.ts';
 import {
   compareUpload,
@@ -44,6 +45,20 @@ export function proxyStore(mlflow: MlflowClient, trackingUri: URL, artifactPath:
       await checkServedBack(mlflow, plan, concurrency);
     },
     source: (run) => `${run.artifact_uri.replace(/\/+$/, '')}/${artifactPath}`,
+    async saveManifest(run, text) {
+      const body = Buffer.from(text, 'utf8');
+      const url = new URL(artifactBaseUrl(trackingUri, run.artifact_uri, STEP).href);
+      url.pathname = `${url.pathname}/${encodePath(manifestPathFor(artifactPath))}`;
+      await mlflow.putArtifact(STEP, url, () => Readable.from([body]), body.length);
+    },
+    readText: (uri, step) => mlflow.readArtifactText(step, artifactBaseUrl(trackingUri, uri, step)),
+    async list(uri, step) {
+      // The proxy's listing takes the path below its route, as MLflow's client gives it.
+      const route = apiUrl(trackingUri, '/api/2.0/mlflow-artifacts/artifacts/').pathname;
+      const dir = decodeURIComponent(artifactBaseUrl(trackingUri, uri, step).pathname.slice(route.length));
+      const files = await mlflow.listProxiedRecursive(step, dir);
+      return files.map((f) => ({ path: f.path.slice(dir.length + 1), size: Number(f.file_size ?? 0) }));
+    },
   };
 }
 

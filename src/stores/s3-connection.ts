@@ -59,6 +59,7 @@ export interface SendOptions {
 export interface S3Api {
   list(input: S3.ListObjectsV2CommandInput, o: SendOptions): Promise<S3.ListObjectsV2CommandOutput>;
   put(input: S3.PutObjectCommandInput, o: SendOptions): Promise<S3.PutObjectCommandOutput>;
+  get(input: S3.GetObjectCommandInput, o: SendOptions): Promise<S3.GetObjectCommandOutput>;
   create(input: S3.CreateMultipartUploadCommandInput, o: SendOptions): Promise<S3.CreateMultipartUploadCommandOutput>;
   part(input: S3.UploadPartCommandInput, o: SendOptions): Promise<S3.UploadPartCommandOutput>;
   complete(input: S3.CompleteMultipartUploadCommandInput, o: SendOptions): Promise<S3.CompleteMultipartUploadCommandOutput>;
@@ -166,6 +167,7 @@ async function connect(o: ConnectionOptions, bucket: string): Promise<Connection
   const api: S3Api = {
     list: (i, opt) => client.send(new sdk.ListObjectsV2Command(i), opt),
     put: (i, opt) => client.send(new sdk.PutObjectCommand(i), opt),
+    get: (i, opt) => client.send(new sdk.GetObjectCommand(i), opt),
     create: (i, opt) => client.send(new sdk.CreateMultipartUploadCommand(i), opt),
     part: (i, opt) => client.send(new sdk.UploadPartCommand(i), opt),
     complete: (i, opt) => client.send(new sdk.CompleteMultipartUploadCommand(i), opt),

@@ -6,7 +6,7 @@ import type { ModelFile } from '../model-dir.ts';
 import { ActionError } from '../errors.ts';
 import type { ManifestEntry } from '../manifest.ts';
 import { opener, partedFile, sentHash } from './checked-read.ts';
-import { keyJoin, runDestination, s3Uri, type Road, type S3Location } from './road.ts';
+import { keyJoin, parseS3Uri, runDestination, s3Uri, type Road, type S3Location } from './road.ts';
 import { lazyConnection, PREFLIGHT, type Connection, type ConnectionOptions } from './s3-connection.ts';
 import {
   compareUpload,
@@ -73,7 +73,67 @@ export function s3Store(road: BucketRoad, o: S3StoreOptions): ArtifactStore {
       }
     },
     source: (run) => s3Uri(destination(run)),
+    async saveManifest(run, text) {
+      const c = await conn();
+      const to = destination(run);
+      const at = { bucket: to.bucket, key: `${to.key}.manifest.json` };
+      const body = Buffer.from(text, 'utf8');
+      await c.send(UPLOAD, 'PutObject', at, 's3:PutObject', (s3, opt) =>
+        s3.put({ Bucket: at.bucket, Key: at.key, Body: body, ContentLength: body.length, ContentType: 'application/json' }, opt),
+      );
+    },
+    async readText(uri, step) {
+      const at = located(uri, step);
+      const c = await conn();
+      return c.send(step, 'GetObject', at, 's3:GetObject', async (s3, opt) => {
+        try {
+          const out = await s3.get({ Bucket: at.bucket, Key: at.key }, opt);
+          return await readCappedBody(out.Body, out.ContentLength, at);
+        } catch (e) {
+          if ((e as { name?: string }).name === 'NoSuchKey') return undefined;
+          throw e;
+        }
+      });
+    },
+    async list(uri, step) {
+      const at = located(uri, step);
+      const c = await conn();
+      const files = await listAll(c, at, '', step);
+      return files.map((f) => ({ path: f.path.replace(/^\//, ''), size: f.file_size }));
+    },
   };
+}
+
+/** A version's s3:// source, as a location; anything else is a bug of the caller. */
+function located(uri: string, step: string): S3Location {
+  const at = parseS3Uri(uri.replace(/\/+$/, ''));
+  if (typeof at === 'string') throw new ActionError(`the location ${uri} ${at}`, { step, hint: 'Report this with the server version.' });
+  return at;
+}
+
+/** Files the review reads are small: a larger answer is refused, not read. */
+const READ_LIMIT_BYTES = 8 * 1024 * 1024;
+
+async function readCappedBody(body: unknown, length: number | undefined, at: S3Location): Promise<string> {
+  const tooLarge = () =>
+    new ActionError(`${s3Uri(at)} is larger than ${READ_LIMIT_BYTES / 1024 / 1024} MiB, more than the file the review reads`, {
+      step: 'Read registered version',
+      method: 'GetObject',
+      path: s3Uri(at),
+      hint: 'The file is not one the action wrote; check what else writes below this location.',
+    });
+  if ((length ?? 0) > READ_LIMIT_BYTES) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of (body ?? []) as AsyncIterable<Uint8Array>) {
+    size += chunk.length;
+    if (size > READ_LIMIT_BYTES) {
+      (body as { destroy?: () => void }).destroy?.();
+      throw tooLarge();
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -205,13 +265,18 @@ async function uploadMultipart(
 // ---------------------------------------------------------------------------------------------
 // The listing that proves every file arrived.
 
-async function listAll(c: Connection, to: S3Location, artifactPath: string): Promise<Array<{ path: string; file_size: number }>> {
+async function listAll(
+  c: Connection,
+  to: S3Location,
+  artifactPath: string,
+  step = VERIFY,
+): Promise<Array<{ path: string; file_size: number }>> {
   const prefix = `${to.key}/`;
   const listed: Array<{ path: string; file_size: number }> = [];
   let token: string | undefined;
   // Pages are counted too: an endpoint that says "truncated" with empty pages must not loop forever.
   for (let pages = 1; ; pages++) {
-    const page = await c.send(VERIFY, 'ListObjectsV2', to, 's3:ListBucket', (s3, opt) =>
+    const page = await c.send(step, 'ListObjectsV2', to, 's3:ListBucket', (s3, opt) =>
       s3.list({ Bucket: to.bucket, Prefix: prefix, ContinuationToken: token }, opt),
     );
     for (const o of page.Contents ?? [])
@@ -222,7 +287,7 @@ async function listAll(c: Connection, to: S3Location, artifactPath: string): Pro
       throw new ActionError(
         `${s3Uri(to)} lists more than ${MAX_LISTED.toLocaleString('en-US')} objects, or more than ${MAX_PAGES.toLocaleString('en-US')} pages`,
         {
-          step: VERIFY,
+          step,
           method: 'ListObjectsV2',
           path: s3Uri(to),
           hint: "Something else writes below this run's path, or the S3 endpoint does not page as S3 does. Nothing was registered.",

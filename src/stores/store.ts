@@ -21,6 +21,17 @@ export interface ArtifactStore {
   verify(run: RunInfo, files: readonly ModelFile[]): Promise<void>;
   /** The model version's source. */
   source(run: RunInfo): string;
+  /** Stores the manifest beside the model directory, outside it (manifestPathFor). */
+  saveManifest(run: RunInfo, text: string): Promise<void>;
+  /** A small file of a stored model by its artifact URI, as text; undefined when there is none. */
+  readText(uri: string, step: string): Promise<string | undefined>;
+  /** Every file below an artifact URI (a version's source), paths relative to it. */
+  list(uri: string, step: string): Promise<StoredFile[]>;
+}
+
+export interface StoredFile {
+  path: string;
+  size: number;
 }
 
 export interface UploadOptions {
