@@ -42,6 +42,8 @@ export const INPUT_NAMES = [
   'api-url',
   'notify-hokusai',
   'upload-receipt',
+  'metrics',
+  'compare-to',
   'comment',
   'github-token',
 ] as const;
@@ -129,6 +131,10 @@ export interface Config {
   /** Base of the Hokusai API for the registration event; undefined when empty. */
   apiUrl: URL | undefined;
   uploadReceipt: boolean;
+  /** register: logged on the run; verify with model-path: compared with the champion's. In the order given. */
+  metrics: ReadonlyArray<readonly [string, number]>;
+  /** verify with model-path: the alias of the version the candidate is reviewed against. */
+  compareTo: string;
   /** Keep one PR comment with the result (pull_request events only). */
   comment: boolean;
   githubToken: string | undefined;
@@ -318,6 +324,15 @@ function schema(ctx: InputContext) {
     'api-url': url('api-url', 'Hokusai API URL', true),
     'notify-hokusai': bool,
     'upload-receipt': bool,
+    metrics: parsed(parseMetrics),
+    'compare-to': z
+      .string()
+      .check(
+        z.refine(
+          (s) => ALIAS.test(s) && s.length <= 255 && !RESERVED_ALIAS.test(s),
+          'must be an alias such as "champion": letters, digits, _ and - only ("latest" and "v<number>" are not aliases).',
+        ),
+      ),
     comment: bool,
     'github-token': z.string(),
   });
@@ -359,6 +374,33 @@ function parseAliases(text: string, ctx: Payload): string[] {
     }
   }
   return aliases;
+}
+
+const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+/** MLflow takes at most 1,000 metrics in one batch; a review table of more is unreadable anyway. */
+const MAX_METRICS = 1000;
+
+function parseMetrics(text: string, ctx: Payload): Array<[string, number]> {
+  const metrics: Array<[string, number]> = [];
+  const seen = new Set<string>();
+  text.split(/\r?\n/).forEach((line, i) => {
+    const trimmed = line.trim();
+    if (trimmed === '') return;
+    const eq = trimmed.indexOf('=');
+    const name = eq < 0 ? '' : trimmed.slice(0, eq).trim();
+    const value = eq < 0 ? '' : trimmed.slice(eq + 1).trim();
+    const where = `line ${i + 1} ("${trimmed.slice(0, 40)}")`;
+    if (eq < 0 || name === '') return addIssue(ctx, `${where} is not name=value. Write one metric per line, e.g. "auroc=0.84".`);
+    if (!TAG_KEY.test(name) || name.length > 250)
+      return addIssue(ctx, `${where}: the name may hold only letters, digits, _ - . / : and spaces, at most 250 characters.`);
+    if (!NUMBER.test(value) || !Number.isFinite(Number(value)))
+      return addIssue(ctx, `${where}: "${value.slice(0, 40)}" is not a number; write the value as a number, e.g. 0.84 or 1.5e-3.`);
+    if (seen.has(name)) return addIssue(ctx, `${where}: the metric "${name}" is given twice.`);
+    if (metrics.length === MAX_METRICS) return addIssue(ctx, `has more than ${MAX_METRICS} metrics; keep the ones reviewers compare.`);
+    seen.add(name);
+    metrics.push([name, Number(value)]);
+  });
+  return metrics;
 }
 
 /** The aliases as listed, without validation (for cross-field rules). */
@@ -413,6 +455,13 @@ function crossFieldIssues(raw: RawInputs): Array<{ input: string; message: strin
         );
     }
   }
+  if (raw.mode === 'verify' && raw['model-path'] !== '' && raw['model-name'] === '')
+    add(
+      'model-name',
+      'is required with model-path in verify mode: the model directory is reviewed against a version of that registered model (compare-to names which).',
+    );
+  if (promote && raw.metrics.trim() !== '')
+    add('metrics', 'applies to mode: register (logged on the run) or verify with model-path (compared with compare-to); remove it here.');
   if (raw.mode === 'verify' && isTrue('dry-run')) add('dry-run', 'applies to mode: register or promote; verify never writes anything.');
 
   // promote: which version, and which aliases.
@@ -528,6 +577,8 @@ export function parseInputs(raw: RawInputs, ctx: InputContext): Config {
           },
     apiUrl: v['api-url'],
     uploadReceipt: v['upload-receipt'],
+    metrics: v.metrics,
+    compareTo: v['compare-to'],
     comment: v.comment,
     githubToken: v['github-token'] === '' ? undefined : v['github-token'],
   };
@@ -551,6 +602,7 @@ export const INPUT_DEFAULTS: Partial<RawInputs> = {
   'api-url': DEFAULT_API_URL,
   'notify-hokusai': 'true',
   'upload-receipt': 'true',
+  'compare-to': 'champion',
   comment: 'false',
 };
 
