@@ -11,7 +11,15 @@ import { hokusaiTags } from '../hokusai.ts';
 import type { Config } from '../inputs.ts';
 import { lineageTags, mlflowSourceTags } from '../lineage.ts';
 import * as log from '../log.ts';
-import { buildManifest, manifestDigest, sortManifest, type ManifestEntry, type Ranges } from '../manifest.ts';
+import {
+  buildManifest,
+  manifestDigest,
+  manifestPathFor,
+  sortManifest,
+  storedManifest,
+  type ManifestEntry,
+  type Ranges,
+} from '../manifest.ts';
 import { commitFilter, type ModelVersion } from '../mlflow.ts';
 import { scanModelDir, type ModelFile } from '../model-dir.ts';
 import { artifactName, buildReceipt, uploadReceipt, writeReceipt } from '../receipt.ts';
@@ -156,11 +164,14 @@ export async function registerMode(s: Session): Promise<void> {
     log.info(await store.probe(experiment));
   }
 
-  // 6. The files, then proof that every one arrived whole and can be served back. The registered
-  // model, when the preflight found none, is created meanwhile (and removed if the upload fails).
+  // 6. The files, then proof that every one arrived whole and can be served back, with the
+  // manifest beside them and the metrics on the run. The registered model, when the preflight
+  // found none, is created meanwhile (and removed if the upload fails).
   const modelCreation = preflight.modelExists ? undefined : mlflow.createRegisteredModel(REGISTER, cfg.modelName);
   modelCreation?.catch(() => undefined);
-  const { uploadMs, sent } = await phase(s, 'Upload model', async () => {
+  const metricsLogged = cfg.metrics.length ? mlflow.logMetrics(UPLOAD, runInfo.run_id, cfg.metrics, clock.now()) : Promise.resolve();
+  metricsLogged.catch(() => undefined);
+  const uploadMs = await phase(s, UPLOAD, async () => {
     const t0 = clock.now();
     const progress = { filesDone: 0, files: model.files.length, bytesDone: 0, bytes: model.totalBytes, elapsedMs: 0 };
     let lastLog = t0;
@@ -171,7 +182,7 @@ export async function registerMode(s: Session): Promise<void> {
       log.info(progressLine({ ...progress, elapsedMs: lastLog - t0 }));
     };
     log.debug(`Uploading through the ${store.name}.`);
-    const hashed = await store.upload(runInfo, model.files, {
+    const sent = await store.upload(runInfo, model.files, {
       concurrency: cfg.uploadConcurrency,
       multipartThreshold: cfg.multipartThreshold,
       clock,
@@ -189,19 +200,27 @@ export async function registerMode(s: Session): Promise<void> {
     log.info(
       `Uploaded ${model.files.length} files (${formatBytes(model.totalBytes)}) in ${formatDuration(ms)}, ${formatBytes((model.totalBytes / Math.max(ms, 1)) * 1000)}/s.`,
     );
-    await store.verify(runInfo, model.files);
-    log.info(`Every file is in place with its full size (${store.name}).`);
-    return { uploadMs: ms, sent: hashed };
+    if (!complete) {
+      // The large files were hashed as they went up: now the digest is whole.
+      model = { ...model, manifest: sortManifest([...model.manifest, ...sent]) };
+      model.digest = manifestDigest(model.manifest);
+      logDigest(model);
+    }
+    await settleAll([
+      store.verify(runInfo, model.files),
+      store.saveManifest(runInfo, storedManifest(model.manifest, model.digest)),
+      metricsLogged,
+    ]);
+    log.info(`Every file is in place with its full size (${store.name}); the manifest is stored as ${manifestPathFor(cfg.artifactPath)}.`);
+    if (cfg.metrics.length)
+      log.info(
+        `Logged ${cfg.metrics.length === 1 ? '1 metric' : `${cfg.metrics.length} metrics`} on the run: ${cfg.metrics.map(([k, v]) => `${k}=${v}`).join(', ')}.`,
+      );
+    return ms;
   }).catch(async (err: unknown) => {
     await dropCreatedModel(s, modelCreation);
     throw err;
   });
-  if (!complete) {
-    // The large files were hashed as they went up: now the digest is whole.
-    model = { ...model, manifest: sortManifest([...model.manifest, ...sent]) };
-    model.digest = manifestDigest(model.manifest);
-    logDigest(model);
-  }
 
   // 7. The version, READY, with its aliases; from here on a failure names it.
   const source = store.source(runInfo);
@@ -259,6 +278,8 @@ async function reuseVersion(s: Session, existing: ModelVersion, model: ScannedMo
     log.info(
       `Version ${existing.version} of "${cfg.modelName}" was registered for commit ${lineage.commit.slice(0, 12)} with the same content: reusing it.`,
     );
+    if (cfg.metrics.length)
+      log.info('The metrics input is not logged again: the reused version keeps the metrics of the run that registered it.');
     const ready = await awaitReady(mlflow, deps.clock, existing, cfg.awaitTimeoutSeconds);
     // The aliases, the tags and the run's experiment (for the experiment-id output) side by side.
     // The first run may have had other token inputs: the version carries what this run says. A
@@ -394,6 +415,7 @@ async function saveReceipt(
 }
 
 const REGISTER = 'Register model version';
+const UPLOAD = 'Upload model';
 const FINISH = 'Finish MLflow run';
 
 /** An upload that failed leaves no registered model behind that this run created for it. */
