@@ -1,16 +1,34 @@
 // mode: verify. Read-only checks of the registry for pull requests: is it reachable, does
-// the key work, can the artifact route serve. Nothing is written to the registry.
+// the key work, can the artifact route serve. With model-path, a review too: what this model
+// directory changes against the version an alias (compare-to) points at. Nothing is written.
 import * as core from '@actions/core';
-import { checksJson, overallStatus, runChecks } from '../checks.ts';
+import { checksJson, overallStatus, runChecks, type Check } from '../checks.ts';
 import { ActionError } from '../errors.ts';
 import * as log from '../log.ts';
-import { roadFor, storeFor, writeSummary, type Session } from '../session.ts';
-import { formatDuration, renderChecks } from '../summary.ts';
+import { buildReview, reviewJson, type Review } from '../review.ts';
+import { readCandidate, readRegistered, REVIEW, type Candidate, type Registered } from '../review-sides.ts';
+import { renderReview, reviewVerdict } from '../review-summary.ts';
+import { phase, roadFor, storeFor, writeSummary, type Session } from '../session.ts';
+import { formatBytes, formatDuration, renderChecks } from '../summary.ts';
 
 export async function verifyMode(s: Session): Promise<void> {
   const { cfg } = s;
 
-  // 1. Every check, each on its own line of the log.
+  // 1. With model-path: the candidate directory, checked as register mode checks it, before any request.
+  const candidate = cfg.modelPath
+    ? await phase(s, 'Validate model directory', async () => {
+        const c = await readCandidate(cfg.modelPath);
+        log.info(`${c.dir.root}: ${c.dir.files.length} files, ${formatBytes(c.dir.totalBytes)}, flavors: ${c.dir.flavors.join(', ')}`);
+        return c;
+      })
+    : undefined;
+
+  // 2. The registered side of the review is read while the checks run: both only read.
+  const keyMissing = cfg.authUrl !== undefined && !cfg.apiKey;
+  const registered = candidate && !keyMissing ? readRegistered(s, cfg.compareTo) : undefined;
+  registered?.catch(() => undefined);
+
+  // 3. Every check, each on its own line of the log.
   const checks = await core.group('Check the registry (read-only)', async () => {
     const openRoad = (location: string | undefined) => {
       const road = roadFor(s, location, 'Artifact store');
@@ -27,29 +45,89 @@ export async function verifyMode(s: Session): Promise<void> {
     return results;
   });
 
-  // 2. Annotations only for what a person must act on.
+  // 4. Annotations only for what a person must act on.
   for (const c of checks) {
     if (c.result === 'warn') log.warning(`${c.detail} ${c.hint ?? ''}`.trim(), { title: c.name });
     if (c.result === 'skipped' && !cfg.apiKey && cfg.authUrl && c.name === 'API key present') log.notice(c.detail, { title: 'No API key' });
   }
 
-  // 3. Outputs and the summary's table.
+  // 5. The review, when asked for and the registry could be read.
+  const review = candidate ? await phase(s, `${REVIEW} against ${cfg.compareTo}`, () => reviewModel(s, candidate, registered)) : undefined;
+
+  // 6. Outputs, the summary's table and the review.
   const status = overallStatus(checks);
   log.setOutput('status', status);
   log.setOutput('checks', checksJson(checks));
-  await writeSummary(
-    s.deps.env,
-    renderChecks(checks, { trackingUri: cfg.trackingUri.href, modelName: cfg.modelName, runUrl: s.lineage.runUrl }),
-    s.secrets,
-    s,
-  );
-
-  // 4. A failed check fails the step; the summary already shows it.
-  if (status === 'fail') {
-    const failed = checks.filter((c) => c.result === 'fail');
-    throw new ActionError(
-      `${failed.length} of ${checks.length} checks failed:\n${failed.map((c) => `  - ${c.name}: ${c.detail}${c.request ? `\n    request: ${c.request}` : ''}`).join('\n')}`,
-      { step: 'Check the registry', hint: failed[0]?.hint ?? 'See the checks above.', reported: true },
-    );
+  if (review) {
+    log.setOutput('changed', String(review.changed));
+    log.setOutput('diff', reviewJson(review));
   }
+  const page = (fileBudget?: number) =>
+    `${renderChecks(checks, { trackingUri: cfg.trackingUri.href, modelName: cfg.modelName, runUrl: s.lineage.runUrl })}${review ? `\n${renderReview(review, { fileListBudgetBytes: fileBudget })}` : ''}`;
+  await writeSummary(s.deps.env, page(), s.secrets, s, review ? page(COMMENT_FILE_BUDGET) : undefined);
+
+  // 7. A failed check fails the step; the summary already shows it. The review only informs.
+  if (status === 'fail') throw checksFailed(checks);
+}
+
+/** A pull-request comment holds at most 64 KiB (comment.ts): the file table gets a third of it. */
+const COMMENT_FILE_BUDGET = 20 * 1024;
+
+/** Both sides compared; undefined (with a notice or warning) when the registered side could not be read. */
+async function reviewModel(s: Session, candidate: Candidate, registered: Promise<Registered> | undefined): Promise<Review | undefined> {
+  const { cfg } = s;
+  if (!registered) {
+    log.notice('The review reads the registry with the api-key, which is empty (pull requests from forks get no secrets): not reviewed.', {
+      title: 'Model not reviewed',
+    });
+    return undefined;
+  }
+  let side: Registered;
+  try {
+    side = await registered;
+  } catch (err) {
+    if (!(err instanceof ActionError) || err.code === 'CANCELLED') throw err;
+    const request =
+      err.method && err.path ? ` Request: ${err.method} ${err.path}${err.status === undefined ? '' : ` → HTTP ${err.status}`}.` : '';
+    log.warning(`Could not find the version "${cfg.compareTo}" points at: ${err.message}.${request} ${err.hint}`, {
+      title: 'Model not reviewed',
+    });
+    return undefined;
+  }
+  if (!side.against)
+    log.notice(`"${cfg.modelName}" has no version with the alias "${cfg.compareTo}" yet: the review shows everything as new.`, {
+      title: `No ${cfg.compareTo} yet`,
+    });
+  for (const w of side.warnings) log.warning(w, { title: 'Review incomplete' });
+  const review = buildReview({
+    modelName: cfg.modelName,
+    compareTo: cfg.compareTo,
+    against: side.against,
+    before: side.side,
+    after: candidate.side,
+    metrics: cfg.metrics,
+    basis: side.basis,
+    notes: side.notes,
+  });
+  log.info(reviewVerdict(review));
+  const worse = review.metrics.filter((m) => m.verdict === 'worse');
+  if (worse.length)
+    log.warning(
+      `Worse than ${cfg.compareTo}: ${worse.map((m) => `${m.name} ${m.from} → ${m.to} (${m.direction} is better)`).join(', ')}.`,
+      {
+        title: 'Metrics got worse',
+      },
+    );
+  for (const n of review.notes) log.info(n);
+  for (const d of [...review.files.added, ...review.files.removed, ...review.files.changed])
+    log.debug(`${d.from === null ? 'added' : d.to === null ? 'removed' : 'changed'} ${d.path} (${d.from ?? '-'} → ${d.to ?? '-'} bytes)`);
+  return review;
+}
+
+function checksFailed(checks: readonly Check[]): ActionError {
+  const failed = checks.filter((c) => c.result === 'fail');
+  return new ActionError(
+    `${failed.length} of ${checks.length} checks failed:\n${failed.map((c) => `  - ${c.name}: ${c.detail}${c.request ? `\n    request: ${c.request}` : ''}`).join('\n')}`,
+    { step: 'Check the registry', hint: failed[0]?.hint ?? 'See the checks above.', reported: true },
+  );
 }
