@@ -103,6 +103,8 @@ export interface Fault {
    * for 'events', against the whole pathname, i.e. /^\/api\/models\/tokenized-registration-events$/.
    */
   path: RegExp;
+  /** Tested against the decoded query string (without "?"), when given: e.g. one listing but not another. */
+  query?: RegExp;
   /** Response status; default 500. Ignored with `stallMs` / `resetAfterBytes`, and with a lone `delayMs`. */
   status?: number;
   /** Response headers (content-length is set from `body` unless given here). */
@@ -304,13 +306,14 @@ export async function startFrontProxy(opts: FrontProxyOptions): Promise<FrontPro
   const sockets = new Set<Socket>();
   const stallTimers = new Set<NodeJS.Timeout>();
 
-  const pickFault = (service: Service, method: string, subPath: string): number => {
+  const pickFault = (service: Service, method: string, subPath: string, query: string): number => {
     for (let i = 0; i < faults.length; i++) {
       const f = faults[i] as Fault;
       if ((f.service ?? 'mlflow') !== service) continue;
       if (f.method !== undefined && f.method.toUpperCase() !== method.toUpperCase()) continue;
       f.path.lastIndex = 0; // a /g or /y regexp would otherwise carry state between requests
       if (!f.path.test(subPath)) continue;
+      if (f.query && !f.query.test(query)) continue;
       const used = faultHits.get(f) ?? 0;
       if (f.times !== undefined && used >= f.times) continue;
       faultHits.set(f, used + 1);
@@ -420,7 +423,8 @@ export async function startFrontProxy(opts: FrontProxyOptions): Promise<FrontPro
       res.end(body);
     };
 
-    const faultIndex = pickFault(service, record.method, service === 'mlflow' ? pathname.slice(PREFIX.length) : pathname);
+    const query = decodeURIComponent(new URL(record.url, 'http://x').search.slice(1));
+    const faultIndex = pickFault(service, record.method, service === 'mlflow' ? pathname.slice(PREFIX.length) : pathname, query);
     const fault = faultIndex === -1 ? undefined : (faults[faultIndex] as Fault);
     if (fault) {
       record.fault = faultIndex;

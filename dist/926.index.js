@@ -1,8 +1,154 @@
-export const id = 601;
-export const ids = [601];
+export const id = 926;
+export const ids = [926];
 export const modules = {
 
-/***/ 48601:
+/***/ 73948:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   my: () => (/* binding */ scanModelDir)
+/* harmony export */ });
+/* unused harmony exports MLMODEL_LIMIT_BYTES, checkMlmodel */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(73024);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(51455);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(76760);
+/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(38815);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(452);
+/* harmony import */ var _names_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(43879);
+// Scans and validates the model directory before anything touches the network,
+// so a bad directory never leaves a half-registered model behind.
+
+
+
+
+
+
+const STEP = 'Validate model directory';
+function fail(message, hint) {
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_4__/* .ActionError */ .lZ(message, { step: STEP, hint });
+}
+async function scanModelDir(root) {
+    const rootStat = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.stat)(root).catch(() => undefined);
+    if (!rootStat)
+        fail(`model-path "${root}" does not exist`, 'Set model-path to the directory that holds the model (with MLmodel at its root), relative to the repository root.');
+    if (!rootStat.isDirectory())
+        fail(`model-path "${root}" is a file, not a directory`, 'Point model-path at the directory that holds the MLmodel file, not at a single file.');
+    const realRoot = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.realpath)(root);
+    // Scanning a whole file system (model-path: / or a link to it) is never what was meant.
+    if (realRoot === node_path__WEBPACK_IMPORTED_MODULE_2__.parse(realRoot).root)
+        fail(`model-path "${root}" is the root of the file system${realRoot === root ? '' : ` (it resolves to ${realRoot})`}`, 'Set model-path to the directory that holds the model (with MLmodel at its root), relative to the repository root, e.g. model-path: ./model.');
+    const files = [];
+    const problems = [];
+    // A linked directory is walked under the link's own path, like any other directory;
+    // `ancestors` (real paths of the directories above) only guards against link loops.
+    async function walk(dir, rel, ancestors) {
+        let entries;
+        try {
+            entries = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.readdir)(dir, { withFileTypes: true });
+        }
+        catch (err) {
+            // An unreadable directory is a problem with the model directory, not a crash.
+            problems.push(`${JSON.stringify(rel || '.')}: a directory that cannot be read (${err.code ?? String(err)})`);
+            return;
+        }
+        for (const entry of entries) {
+            const relPath = rel ? `${rel}/${entry.name}` : entry.name;
+            const abs = node_path__WEBPACK_IMPORTED_MODULE_2__.join(dir, entry.name);
+            const bad = (0,_names_js__WEBPACK_IMPORTED_MODULE_5__/* .nameProblem */ .r)(entry.name);
+            if (bad) {
+                // Quoted with escapes: the name may hold spaces at its start or control characters.
+                problems.push(`${JSON.stringify(relPath)}: the name has ${bad}`);
+                continue;
+            }
+            let target = abs;
+            let info = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.lstat)(abs);
+            if (info.isSymbolicLink()) {
+                const resolved = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.realpath)(abs).catch(() => undefined);
+                if (!resolved) {
+                    problems.push(`${relPath}: a broken symlink`);
+                    continue;
+                }
+                if (resolved !== realRoot && !resolved.startsWith(realRoot + node_path__WEBPACK_IMPORTED_MODULE_2__.sep)) {
+                    problems.push(`${relPath}: a symlink that points outside the model directory (to ${resolved}); copy the file in instead`);
+                    continue;
+                }
+                target = resolved;
+                info = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.stat)(resolved);
+            }
+            if (info.isDirectory()) {
+                const real = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.realpath)(target);
+                if (ancestors.has(real)) {
+                    problems.push(`${relPath}: a symlink to a directory that contains it (a loop)`);
+                    continue;
+                }
+                await walk(target, relPath, new Set([...ancestors, real]));
+            }
+            else if (info.isFile()) {
+                files.push({ relPath, absPath: target, size: info.size });
+            }
+            else {
+                const kind = (info.mode & node_fs__WEBPACK_IMPORTED_MODULE_0__.constants.S_IFMT) === node_fs__WEBPACK_IMPORTED_MODULE_0__.constants.S_IFIFO ? 'a FIFO' : info.isSocket() ? 'a socket' : 'a device file';
+                problems.push(`${relPath}: ${kind}, not a regular file`);
+            }
+        }
+    }
+    await walk(realRoot, '', new Set([realRoot]));
+    if (problems.length > 0) {
+        fail(`the model directory has ${problems.length} file${problems.length === 1 ? '' : 's'} that cannot be uploaded:\n${problems.map((p) => `  - ${p}`).join('\n')}`, 'Rename (for example with "_" in place of those characters), copy in or remove the files listed above, then re-run. Nothing was sent to the server.');
+    }
+    files.sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
+    const mlmodel = files.find((f) => f.relPath === 'MLmodel');
+    if (!mlmodel)
+        fail(`no MLmodel file at the root of "${root}"`, 'model-path must be a directory saved by MLflow (for example with mlflow.sklearn.save_model), which writes MLmodel at its root. If the model sits in a subdirectory, point model-path there.');
+    const flavors = checkMlmodel(await readMlmodel(mlmodel.absPath, root));
+    return { root: realRoot, files, totalBytes: files.reduce((n, f) => n + f.size, 0), flavors };
+}
+/** MLmodel files are a few KiB; a bigger one is not an MLmodel, and is not read whole. */
+const MLMODEL_LIMIT_BYTES = 1024 * 1024;
+/** Reads MLmodel, refusing one over the limit (checked on the bytes read, in case it grew since the scan). */
+async function readMlmodel(file, root) {
+    const handle = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.open)(file, 'r');
+    try {
+        const buf = Buffer.alloc(MLMODEL_LIMIT_BYTES + 1);
+        let size = 0;
+        while (size < buf.length) {
+            const { bytesRead } = await handle.read(buf, size, buf.length - size, size);
+            if (bytesRead === 0)
+                break;
+            size += bytesRead;
+        }
+        if (size > MLMODEL_LIMIT_BYTES)
+            fail(`MLmodel in "${root}" is larger than ${MLMODEL_LIMIT_BYTES / (1024 * 1024)} MiB (the limit), so it is not an MLmodel file written by MLflow`, 'MLflow writes MLmodel as a few KiB of YAML. Check that model-path points at the directory MLflow saved, and that MLmodel at its root is that file.');
+        return buf.subarray(0, size).toString('utf8');
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** Checks that MLmodel is a YAML mapping with a non-empty `flavors` mapping; returns the flavor names. */
+function checkMlmodel(text) {
+    const hint = 'Save the model with MLflow (mlflow.<flavor>.save_model) so that MLmodel is written for you, or fix the file by hand.';
+    let doc;
+    try {
+        doc = (0,yaml__WEBPACK_IMPORTED_MODULE_3__/* .parse */ .qg)(text);
+    }
+    catch (err) {
+        const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+        fail(`MLmodel is not valid YAML: ${reason}`, hint);
+    }
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+        fail('MLmodel is not a YAML mapping', hint);
+    const flavors = doc.flavors;
+    if (flavors === null || typeof flavors !== 'object' || Array.isArray(flavors) || Object.keys(flavors).length === 0) {
+        fail('MLmodel has no flavors: the "flavors" mapping is missing or empty', hint);
+    }
+    return Object.keys(flavors);
+}
+
+
+/***/ }),
+
+/***/ 51926:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -31,147 +177,12 @@ var log = __webpack_require__(97309);
 var manifest = __webpack_require__(20886);
 // EXTERNAL MODULE: ./lib/mlflow.js
 var lib_mlflow = __webpack_require__(29650);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __webpack_require__(73024);
+// EXTERNAL MODULE: ./lib/model-dir.js
+var model_dir = __webpack_require__(73948);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __webpack_require__(51455);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __webpack_require__(76760);
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __webpack_require__(38815);
-// EXTERNAL MODULE: ./lib/names.js
-var names = __webpack_require__(43879);
-;// CONCATENATED MODULE: ./lib/model-dir.js
-// Scans and validates the model directory before anything touches the network,
-// so a bad directory never leaves a half-registered model behind.
-
-
-
-
-
-
-const STEP = 'Validate model directory';
-function fail(message, hint) {
-    throw new errors/* ActionError */.lZ(message, { step: STEP, hint });
-}
-async function scanModelDir(root) {
-    const rootStat = await (0,promises_.stat)(root).catch(() => undefined);
-    if (!rootStat)
-        fail(`model-path "${root}" does not exist`, 'Set model-path to the directory that holds the model (with MLmodel at its root), relative to the repository root.');
-    if (!rootStat.isDirectory())
-        fail(`model-path "${root}" is a file, not a directory`, 'Point model-path at the directory that holds the MLmodel file, not at a single file.');
-    const realRoot = await (0,promises_.realpath)(root);
-    // Scanning a whole file system (model-path: / or a link to it) is never what was meant.
-    if (realRoot === external_node_path_.parse(realRoot).root)
-        fail(`model-path "${root}" is the root of the file system${realRoot === root ? '' : ` (it resolves to ${realRoot})`}`, 'Set model-path to the directory that holds the model (with MLmodel at its root), relative to the repository root, e.g. model-path: ./model.');
-    const files = [];
-    const problems = [];
-    // A linked directory is walked under the link's own path, like any other directory;
-    // `ancestors` (real paths of the directories above) only guards against link loops.
-    async function walk(dir, rel, ancestors) {
-        let entries;
-        try {
-            entries = await (0,promises_.readdir)(dir, { withFileTypes: true });
-        }
-        catch (err) {
-            // An unreadable directory is a problem with the model directory, not a crash.
-            problems.push(`${JSON.stringify(rel || '.')}: a directory that cannot be read (${err.code ?? String(err)})`);
-            return;
-        }
-        for (const entry of entries) {
-            const relPath = rel ? `${rel}/${entry.name}` : entry.name;
-            const abs = external_node_path_.join(dir, entry.name);
-            const bad = (0,names/* nameProblem */.r)(entry.name);
-            if (bad) {
-                // Quoted with escapes: the name may hold spaces at its start or control characters.
-                problems.push(`${JSON.stringify(relPath)}: the name has ${bad}`);
-                continue;
-            }
-            let target = abs;
-            let info = await (0,promises_.lstat)(abs);
-            if (info.isSymbolicLink()) {
-                const resolved = await (0,promises_.realpath)(abs).catch(() => undefined);
-                if (!resolved) {
-                    problems.push(`${relPath}: a broken symlink`);
-                    continue;
-                }
-                if (resolved !== realRoot && !resolved.startsWith(realRoot + external_node_path_.sep)) {
-                    problems.push(`${relPath}: a symlink that points outside the model directory (to ${resolved}); copy the file in instead`);
-                    continue;
-                }
-                target = resolved;
-                info = await (0,promises_.stat)(resolved);
-            }
-            if (info.isDirectory()) {
-                const real = await (0,promises_.realpath)(target);
-                if (ancestors.has(real)) {
-                    problems.push(`${relPath}: a symlink to a directory that contains it (a loop)`);
-                    continue;
-                }
-                await walk(target, relPath, new Set([...ancestors, real]));
-            }
-            else if (info.isFile()) {
-                files.push({ relPath, absPath: target, size: info.size });
-            }
-            else {
-                const kind = (info.mode & external_node_fs_.constants.S_IFMT) === external_node_fs_.constants.S_IFIFO ? 'a FIFO' : info.isSocket() ? 'a socket' : 'a device file';
-                problems.push(`${relPath}: ${kind}, not a regular file`);
-            }
-        }
-    }
-    await walk(realRoot, '', new Set([realRoot]));
-    if (problems.length > 0) {
-        fail(`the model directory has ${problems.length} file${problems.length === 1 ? '' : 's'} that cannot be uploaded:\n${problems.map((p) => `  - ${p}`).join('\n')}`, 'Rename (for example with "_" in place of those characters), copy in or remove the files listed above, then re-run. Nothing was sent to the server.');
-    }
-    files.sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
-    const mlmodel = files.find((f) => f.relPath === 'MLmodel');
-    if (!mlmodel)
-        fail(`no MLmodel file at the root of "${root}"`, 'model-path must be a directory saved by MLflow (for example with mlflow.sklearn.save_model), which writes MLmodel at its root. If the model sits in a subdirectory, point model-path there.');
-    const flavors = checkMlmodel(await readMlmodel(mlmodel.absPath, root));
-    return { root: realRoot, files, totalBytes: files.reduce((n, f) => n + f.size, 0), flavors };
-}
-/** MLmodel files are a few KiB; a bigger one is not an MLmodel, and is not read whole. */
-const MLMODEL_LIMIT_BYTES = 1024 * 1024;
-/** Reads MLmodel, refusing one over the limit (checked on the bytes read, in case it grew since the scan). */
-async function readMlmodel(file, root) {
-    const handle = await (0,promises_.open)(file, 'r');
-    try {
-        const buf = Buffer.alloc(MLMODEL_LIMIT_BYTES + 1);
-        let size = 0;
-        while (size < buf.length) {
-            const { bytesRead } = await handle.read(buf, size, buf.length - size, size);
-            if (bytesRead === 0)
-                break;
-            size += bytesRead;
-        }
-        if (size > MLMODEL_LIMIT_BYTES)
-            fail(`MLmodel in "${root}" is larger than ${MLMODEL_LIMIT_BYTES / (1024 * 1024)} MiB (the limit), so it is not an MLmodel file written by MLflow`, 'MLflow writes MLmodel as a few KiB of YAML. Check that model-path points at the directory MLflow saved, and that MLmodel at its root is that file.');
-        return buf.subarray(0, size).toString('utf8');
-    }
-    finally {
-        await handle.close();
-    }
-}
-/** Checks that MLmodel is a YAML mapping with a non-empty `flavors` mapping; returns the flavor names. */
-function checkMlmodel(text) {
-    const hint = 'Save the model with MLflow (mlflow.<flavor>.save_model) so that MLmodel is written for you, or fix the file by hand.';
-    let doc;
-    try {
-        doc = (0,dist/* parse */.qg)(text);
-    }
-    catch (err) {
-        const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-        fail(`MLmodel is not valid YAML: ${reason}`, hint);
-    }
-    if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
-        fail('MLmodel is not a YAML mapping', hint);
-    const flavors = doc.flavors;
-    if (flavors === null || typeof flavors !== 'object' || Array.isArray(flavors) || Object.keys(flavors).length === 0) {
-        fail('MLmodel has no flavors: the "flavors" mapping is missing or empty', hint);
-    }
-    return Object.keys(flavors);
-}
-
 ;// CONCATENATED MODULE: ./lib/receipt.js
 // The receipt: one JSON file that says what was registered, from which commit and job,
 // and every file's size and sha256. It is written after a successful registration and
@@ -435,7 +446,7 @@ async function registerMode(s) {
     // 1. The model directory: its files and flavors. Small files are hashed from here on, while
     // the registry is asked; large ones only when a version may be reused (else as they upload).
     const dir = await (0,session/* phase */.Oi)(s, 'Validate model directory', async () => {
-        const found = await scanModelDir(cfg.modelPath);
+        const found = await (0,model_dir/* scanModelDir */.my)(cfg.modelPath);
         log/* info */.pq(`${found.root}: ${found.files.length} files, ${(0,summary/* formatBytes */.z3)(found.totalBytes)}, flavors: ${found.flavors.join(', ')}`);
         return found;
     });
@@ -521,11 +532,14 @@ async function registerMode(s) {
         log/* info */.pq(`The run's artifact location is ${runInfo.artifact_uri}: ${road.why}.`);
         log/* info */.pq(await store.probe(experiment));
     }
-    // 6. The files, then proof that every one arrived whole and can be served back. The registered
-    // model, when the preflight found none, is created meanwhile (and removed if the upload fails).
+    // 6. The files, then proof that every one arrived whole and can be served back, with the
+    // manifest beside them and the metrics on the run. The registered model, when the preflight
+    // found none, is created meanwhile (and removed if the upload fails).
     const modelCreation = preflight.modelExists ? undefined : mlflow.createRegisteredModel(REGISTER, cfg.modelName);
     modelCreation?.catch(() => undefined);
-    const { uploadMs, sent } = await (0,session/* phase */.Oi)(s, 'Upload model', async () => {
+    const metricsLogged = cfg.metrics.length ? mlflow.logMetrics(UPLOAD, runInfo.run_id, cfg.metrics, clock.now()) : Promise.resolve();
+    metricsLogged.catch(() => undefined);
+    const uploadMs = await (0,session/* phase */.Oi)(s, UPLOAD, async () => {
         const t0 = clock.now();
         const progress = { filesDone: 0, files: model.files.length, bytesDone: 0, bytes: model.totalBytes, elapsedMs: 0 };
         let lastLog = t0;
@@ -537,7 +551,7 @@ async function registerMode(s) {
             log/* info */.pq((0,stores_store/* progressLine */.oz)({ ...progress, elapsedMs: lastLog - t0 }));
         };
         log/* debug */.Yz(`Uploading through the ${store.name}.`);
-        const hashed = await store.upload(runInfo, model.files, {
+        const sent = await store.upload(runInfo, model.files, {
             concurrency: cfg.uploadConcurrency,
             multipartThreshold: cfg.multipartThreshold,
             clock,
@@ -553,19 +567,25 @@ async function registerMode(s) {
         });
         const ms = clock.now() - t0;
         log/* info */.pq(`Uploaded ${model.files.length} files (${(0,summary/* formatBytes */.z3)(model.totalBytes)}) in ${(0,summary/* formatDuration */.a3)(ms)}, ${(0,summary/* formatBytes */.z3)((model.totalBytes / Math.max(ms, 1)) * 1000)}/s.`);
-        await store.verify(runInfo, model.files);
-        log/* info */.pq(`Every file is in place with its full size (${store.name}).`);
-        return { uploadMs: ms, sent: hashed };
+        if (!complete) {
+            // The large files were hashed as they went up: now the digest is whole.
+            model = { ...model, manifest: (0,manifest/* sortManifest */.k1)([...model.manifest, ...sent]) };
+            model.digest = (0,manifest/* manifestDigest */.It)(model.manifest);
+            logDigest(model);
+        }
+        await (0,settle/* settleAll */.j)([
+            store.verify(runInfo, model.files),
+            store.saveManifest(runInfo, (0,manifest/* storedManifest */.fW)(model.manifest, model.digest)),
+            metricsLogged,
+        ]);
+        log/* info */.pq(`Every file is in place with its full size (${store.name}); the manifest is stored as ${(0,manifest/* manifestPathFor */.ev)(cfg.artifactPath)}.`);
+        if (cfg.metrics.length)
+            log/* info */.pq(`Logged ${cfg.metrics.length === 1 ? '1 metric' : `${cfg.metrics.length} metrics`} on the run: ${cfg.metrics.map(([k, v]) => `${k}=${v}`).join(', ')}.`);
+        return ms;
     }).catch(async (err) => {
         await dropCreatedModel(s, modelCreation);
         throw err;
     });
-    if (!complete) {
-        // The large files were hashed as they went up: now the digest is whole.
-        model = { ...model, manifest: (0,manifest/* sortManifest */.k1)([...model.manifest, ...sent]) };
-        model.digest = (0,manifest/* manifestDigest */.It)(model.manifest);
-        logDigest(model);
-    }
     // 7. The version, READY, with its aliases; from here on a failure names it.
     const source = store.source(runInfo);
     const version = await (0,session/* phase */.Oi)(s, 'Register model version', async () => {
@@ -619,6 +639,8 @@ async function reuseVersion(s, existing, model, experimentId) {
     s.registered = { modelUri: `models:/${cfg.modelName}/${existing.version}`, version: existing.version };
     const reused = await (0,session/* phase */.Oi)(s, 'Reuse version', async () => {
         log/* info */.pq(`Version ${existing.version} of "${cfg.modelName}" was registered for commit ${lineage.commit.slice(0, 12)} with the same content: reusing it.`);
+        if (cfg.metrics.length)
+            log/* info */.pq('The metrics input is not logged again: the reused version keeps the metrics of the run that registered it.');
         const ready = await (0,registration/* awaitReady */.k3)(mlflow, deps.clock, existing, cfg.awaitTimeoutSeconds);
         // The aliases, the tags and the run's experiment (for the experiment-id output) side by side.
         // The first run may have had other token inputs: the version carries what this run says. A
@@ -744,6 +766,7 @@ async function saveReceipt(s, version, model, rest, hokusai) {
     });
 }
 const REGISTER = 'Register model version';
+const UPLOAD = 'Upload model';
 const FINISH = 'Finish MLflow run';
 /** An upload that failed leaves no registered model behind that this run created for it. */
 async function dropCreatedModel(s, creation) {
