@@ -239,3 +239,86 @@ test('benchmark ranges match the platform for r2 and engagement_score too', () =
   assert.match(problems(with_('engagement_score', '-1')), /engagement_score cannot be negative/);
   assert.equal(parseInputs(with_('engagement_score', '42'), ctx).hokusai?.value, '42');
 });
+
+test('metrics: one name=value per line, numbers, in the order given', () => {
+  assert.deepEqual(parseInputs(base(), ctx).metrics, []);
+  const cfg = parseInputs(base({ metrics: '\nauroc = 0.84\n\n  val/rmse=1e-3 \r\ndelta=-2\nf1 =.5\nlog_loss= +1.25E2\n  \n' }), ctx);
+  assert.deepEqual(cfg.metrics, [
+    ['auroc', 0.84],
+    ['val/rmse', 0.001],
+    ['delta', -2],
+    ['f1', 0.5],
+    ['log_loss', 125],
+  ]);
+  assert.deepEqual(parseInputs(base({ metrics: 'test.f1: macro=1' }), ctx).metrics, [['test.f1: macro', 1]]);
+});
+
+test('metrics: each bad line is reported, naming metrics and the line', () => {
+  const metric = (text: string) => problems(base({ metrics: text }));
+  assert.match(metric('auroc 0.84'), /- metrics: line 1 \("auroc 0\.84"\) is not name=value/);
+  assert.match(metric('auroc=1\n=0.5'), /- metrics: line 2 \("=0\.5"\) is not name=value/);
+  assert.match(metric('auroc=1\n  = 0.5'), /- metrics: line 2 \("= 0\.5"\) is not name=value/);
+  for (const name of ['auc!', 'métrique', 'a"b', 'a\tb'])
+    assert.match(metric(`${name}=1`), /- metrics: line 1 \(.*\): the name may hold only letters, digits/, name);
+  assert.match(metric(`${'m'.repeat(251)}=1`), /- metrics: line 1 .*: the name may hold only .* at most 250 characters/);
+  for (const value of ['abc', '0.8x', 'NaN', 'Infinity', '-Infinity', '1e999', '', '0x10', '1,5', '1..2', '.'])
+    assert.match(
+      metric(`auroc=${value}`),
+      new RegExp(`- metrics: line 1 \\(.*\\): "${value.replace(/\./g, '\\.')}" is not a number`),
+      value,
+    );
+  assert.match(metric('auroc=0.8\nf1=0.7\nauroc=0.9'), /- metrics: line 3 \("auroc=0\.9"\): the metric "auroc" is given twice/);
+});
+
+test('metrics: every problem is reported together, with the other inputs', () => {
+  const msg = problems(base({ metrics: 'auroc 0.84\nf1=abc\nauroc=1\nauroc=2\nbad!=1', 'await-timeout': 'soon', 'compare-to': 'latest' }));
+  // One line per problem: four metrics lines (line 3 is fine), await-timeout, compare-to.
+  assert.match(msg, /6 inputs are invalid/);
+  assert.doesNotMatch(msg, /line 3/);
+  assert.match(msg, /- metrics: line 1 \("auroc 0\.84"\) is not name=value/);
+  assert.match(msg, /- metrics: line 2 \("f1=abc"\): "abc" is not a number/);
+  assert.match(msg, /- metrics: line 4 \("auroc=2"\): the metric "auroc" is given twice/);
+  assert.match(msg, /- metrics: line 5 \("bad!=1"\): the name may hold only/);
+  assert.match(msg, /- await-timeout: /);
+  assert.match(msg, /- compare-to: /);
+});
+
+test('metrics: at most 1000', () => {
+  const lines = (n: number) => Array.from({ length: n }, (_, i) => `m${i}=${i}`).join('\n');
+  assert.equal(parseInputs(base({ metrics: lines(1000) }), ctx).metrics.length, 1000);
+  assert.match(problems(base({ metrics: lines(1001) })), /- metrics: has more than 1000 metrics/);
+});
+
+test('compare-to: an alias, champion by default', () => {
+  assert.equal(parseInputs(base(), ctx).compareTo, 'champion');
+  assert.equal(parseInputs(base({ 'compare-to': 'staging-2_a' }), ctx).compareTo, 'staging-2_a');
+  for (const bad of ['latest', 'Latest', 'v3', 'V12', 'a b', '', 'prod/1', 'a'.repeat(256)])
+    assert.match(problems(base({ 'compare-to': bad })), /- compare-to: must be an alias such as "champion"/, bad);
+  assert.equal(parseInputs(base({ 'compare-to': 'a'.repeat(255) }), ctx).compareTo, 'a'.repeat(255));
+  assert.equal(parseInputs(base({ 'compare-to': 'v' }), ctx).compareTo, 'v');
+});
+
+test('verify: model-path needs model-name; without model-path neither is needed', () => {
+  const verify = (over: Partial<RawInputs>) => base({ mode: 'verify', 'api-key': '', ...over });
+  assert.match(problems(verify({ 'model-name': '' })), /- model-name: is required with model-path in verify mode/);
+  const review = parseInputs(verify({ metrics: 'auroc=0.84', 'compare-to': 'staging' }), ctx);
+  assert.equal(review.modelPath, '/work/repo/model');
+  assert.equal(review.modelName, 'churn');
+  assert.deepEqual(review.metrics, [['auroc', 0.84]]);
+  assert.equal(review.compareTo, 'staging');
+  const bare = parseInputs(verify({ 'model-path': '', 'model-name': '' }), ctx);
+  assert.equal(bare.mode, 'verify');
+  assert.equal(bare.modelPath, '');
+  assert.equal(bare.modelName, '');
+});
+
+test('metrics in promote mode are refused; register logs them', () => {
+  const promote = base({ mode: 'promote', 'model-path': '', aliases: 'champion', version: '3', metrics: 'auroc=0.84' });
+  assert.match(problems(promote), /an input is invalid:\n {2}- metrics: applies to mode: register .* or verify with model-path/);
+  assert.match(
+    problems({ ...promote, metrics: 'auroc=oops' }),
+    /- metrics: line 1 .*is not a number[\s\S]*- metrics: applies to mode: register/,
+  );
+  assert.deepEqual(parseInputs({ ...promote, metrics: ' \n ' }, ctx).metrics, []);
+  assert.deepEqual(parseInputs(base({ metrics: 'auroc=0.84' }), ctx).metrics, [['auroc', 0.84]]);
+});

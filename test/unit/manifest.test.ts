@@ -10,8 +10,13 @@ import {
   hashedFirst,
   hashFile,
   hashFileAndParts,
+  MANIFEST_SCHEMA,
   manifestDigest,
+  manifestPathFor,
+  manifestUriFor,
+  parseStoredManifest,
   renderManifest,
+  storedManifest,
 } from '../../src/manifest.ts';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -89,4 +94,73 @@ test('hash first only the files below the threshold; the manifest is completed f
   assert.equal(manifestDigest(whole), manifestDigest([...first, e('b/big.bin', 100)]), 'part hashes are not in the digest');
   assert.throws(() => completeManifest(files, first, []), /no entry for "b\/big\.bin"/);
   assert.throws(() => completeManifest(files, first, [e('a.txt', 99), e('b/big.bin', 100)]), /"a\.txt" has two entries/);
+});
+
+test('the stored manifest sits beside the model directory, whatever trailing slashes the path has', () => {
+  assert.equal(manifestPathFor('model'), 'model.manifest.json');
+  assert.equal(manifestPathFor('model/'), 'model.manifest.json');
+  assert.equal(manifestPathFor('nested/model//'), 'nested/model.manifest.json');
+  assert.equal(manifestUriFor('mlflow-artifacts:/2/abc/artifacts/model'), 'mlflow-artifacts:/2/abc/artifacts/model.manifest.json');
+  assert.equal(manifestUriFor('s3://bucket/models/churn/model/'), 's3://bucket/models/churn/model.manifest.json');
+});
+
+test('a stored manifest reads back as the same entries, sorted by path, without the part hashes', () => {
+  const entries = [
+    { path: 'model.pkl', size: 20480, sha256: sha('pkl'), partSha256: [sha('p1'), sha('p2')] },
+    { path: 'MLmodel', size: 640, sha256: sha('mlmodel') },
+    { path: 'empty', size: 0, sha256: sha('') },
+    { path: 'dir/with space.json', size: 3, sha256: sha('{}\n') },
+  ];
+  const digest = manifestDigest(entries);
+  const text = storedManifest(entries, digest);
+  assert.ok(text.endsWith('}\n'));
+  const doc = JSON.parse(text) as { schema: string; digest: string; files: unknown[] };
+  assert.equal(doc.schema, MANIFEST_SCHEMA);
+  assert.equal(doc.digest, digest);
+  assert.doesNotMatch(text, /partSha256/);
+  const expected = [
+    { path: 'MLmodel', size: 640, sha256: sha('mlmodel') },
+    { path: 'dir/with space.json', size: 3, sha256: sha('{}\n') },
+    { path: 'empty', size: 0, sha256: sha('') },
+    { path: 'model.pkl', size: 20480, sha256: sha('pkl') },
+  ];
+  assert.deepEqual(doc.files, expected);
+  assert.deepEqual(parseStoredManifest(text), expected);
+  assert.equal(manifestDigest(expected), digest, 'the entries read back give the same digest');
+  assert.deepEqual(parseStoredManifest(storedManifest([], manifestDigest([]))), []);
+});
+
+test('a stored manifest that is not what the action wrote is refused, with the reason', () => {
+  const good = { path: 'MLmodel', size: 640, sha256: sha('mlmodel') };
+  const doc = (files: unknown, schema: unknown = MANIFEST_SCHEMA) => JSON.stringify({ schema, digest: 'sha256:x', files });
+  const refused = (text: string, reason: RegExp) => {
+    const got = parseStoredManifest(text);
+    assert.equal(typeof got, 'string', text);
+    assert.match(got as string, reason, text);
+  };
+  refused('', /not JSON/);
+  refused('<html>Not Found</html>', /not JSON/);
+  refused('{"schema": ', /not JSON/);
+  for (const other of ['null', '[]', '42', '"text"']) refused(other, /is not a hokusai-register-model\/manifest@1 manifest/);
+  refused(doc([good], 'hokusai-register-model/manifest@2'), /not a hokusai-register-model\/manifest@1 manifest/);
+  refused(JSON.stringify({ digest: 'sha256:x', files: [good] }), /not a hokusai-register-model\/manifest@1 manifest/);
+  refused(JSON.stringify({ schema: MANIFEST_SCHEMA, digest: 'sha256:x' }), /no file list/);
+  refused(doc({ MLmodel: good }), /no file list/);
+  const entry = /an entry has no path, size or sha256/;
+  for (const bad of [
+    { ...good, size: -1 },
+    { ...good, size: 1.5 },
+    { ...good, size: '640' },
+    { ...good, size: 2 ** 53 },
+    { ...good, sha256: 'z'.repeat(64) },
+    { ...good, sha256: sha('x').toUpperCase() },
+    { ...good, sha256: sha('x').slice(1) },
+    { ...good, sha256: `sha256:${sha('x')}` },
+    { ...good, path: 7 },
+    { size: 1, sha256: sha('x') },
+    null,
+    'MLmodel',
+  ])
+    refused(doc([good, bad]), entry);
+  assert.deepEqual(parseStoredManifest(doc([good])), [good]);
 });
