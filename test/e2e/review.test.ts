@@ -314,6 +314,7 @@ describe('the model review', () => {
       );
       const diff = diffOf(r.outputs);
       assert.equal(diff.files.compared, 'none');
+      assert.equal(r.outputs.changed, 'true', 'files that could not be compared are not reported unchanged');
       assert.deepEqual(diff.requirements, { added: [], removed: [], changed: [] });
       assert.match(r.summary, /could not be compared|not compared/);
     } finally {
