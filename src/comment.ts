@@ -385,7 +385,9 @@ export async function commentOnPullRequest(s: Session): Promise<void> {
   if ('kind' in target) return log.info(`No pull-request comment: ${target.reason}.`);
   const markdown = s.commentMarkdown ?? s.summary;
   if (!markdown) return;
-  const key = `${cfg.mode}${cfg.dryRun ? '-dry-run' : ''}:${cfg.modelName || cfg.trackingUri.host}`;
+  // One comment per use: the review (verify with model-path) apart from the checks.
+  const use = cfg.dryRun ? '-dry-run' : cfg.mode === 'verify' && cfg.modelPath ? '-review' : '';
+  const key = `${cfg.mode}${use}:${cfg.modelName || cfg.trackingUri.host}`;
   const marker = commentMarker(key);
   // upsertComment never throws: every failure comes back as a warning.
   const outcome = await upsertComment(
