@@ -90,12 +90,17 @@ function rounds(trips: readonly Trip[]): number {
 
 /** The requests by kind, uploads counted together, for a readable failure. */
 const shape = (trips: readonly Trip[]) =>
-  trips.map((t) => t.what.replace(/\/mlflow-artifacts\/artifacts\/.*/, '/mlflow-artifacts/artifacts/<file>').replace(/\?.*/, ''));
+  trips.map((t) =>
+    t.what
+      .replace(/\/mlflow-artifacts\/artifacts\/.*\.manifest\.json$/, '/mlflow-artifacts/artifacts/<manifest>')
+      .replace(/\/mlflow-artifacts\/artifacts\/(?!<manifest>).*/, '/mlflow-artifacts/artifacts/<file>')
+      .replace(/\?.*/, ''),
+  );
 
 /** Requests other than the uploads' PUTs, and rounds, against the budget; the requests listed on failure. */
 function assertBudget(trips: readonly Trip[], puts: number, budget: { requests: number; rounds: number }): void {
   const kinds = shape(trips);
-  assert.equal(kinds.filter((w) => w.endsWith('<file>')).length, puts, 'one PUT per file');
+  assert.equal(kinds.filter((w) => w.startsWith('PUT ') && w.endsWith('<file>')).length, puts, 'one PUT per file');
   assert.deepEqual({ requests: trips.length - puts, rounds: rounds(trips) }, budget, kinds.join('\n'));
 }
 
@@ -103,7 +108,7 @@ describe('the round-trip budget (docs/round-trips.md)', () => {
   test('register (new experiment and model; new version; reuse), verify, promote', async () => {
     const first = await measured({ 'model-path': modelDir, aliases: 'staging' });
     assert.equal(first.run.outputs['model-version'], '1');
-    assertBudget(first.trips, files, { requests: 13, rounds: 9 });
+    assertBudget(first.trips, files, { requests: 14, rounds: 9 });
 
     // The same commit, other content: a new version of a model and experiment that exist.
     const changed = path.join(mkdtempSync(path.join(tmpdir(), 'e2e-round-trips-')), 'model');
@@ -111,7 +116,7 @@ describe('the round-trip budget (docs/round-trips.md)', () => {
     writeFileSync(path.join(changed, 'notes.txt'), 'retrained\n');
     const second = await measured({ 'model-path': changed, aliases: 'staging' });
     assert.equal(second.run.outputs['model-version'], '2');
-    assertBudget(second.trips, files + 1, { requests: 10, rounds: 7 });
+    assertBudget(second.trips, files + 1, { requests: 11, rounds: 7 });
 
     const rerun = await measured({ 'model-path': changed, aliases: 'staging' });
     assert.equal(rerun.run.outputs.reused, 'true');
@@ -120,6 +125,12 @@ describe('the round-trip budget (docs/round-trips.md)', () => {
     const verify = await measured({ mode: 'verify' });
     assert.equal(verify.run.outputs.status, 'pass');
     assertBudget(verify.trips, 0, { requests: 7, rounds: 2 });
+
+    // The review: the alias's version beside the checks, then its manifest, MLmodel, requirement
+    // files and run beside the artifact check.
+    const review = await measured({ mode: 'verify', 'model-path': changed, 'compare-to': 'staging' });
+    assert.equal(review.run.outputs.changed, 'false');
+    assertBudget(review.trips, 0, { requests: 14, rounds: 2 });
 
     const promote = await measured({ mode: 'promote', aliases: 'champion' });
     assert.equal(promote.run.outputs['model-version'], '2');
