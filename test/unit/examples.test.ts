@@ -18,7 +18,7 @@ const EXPECTED_MODES: Record<string, string[]> = {
   'promote.yml': ['promote'],
   'register.yml': ['register'],
   'register-s3.yml': ['register'],
-  'verify.yml': ['verify', 'register'],
+  'verify.yml': ['verify', 'verify', 'register'],
 };
 const SECRET_INPUTS = new Set(['api-key', 'tracking-password', 'github-token']);
 const SECRET_EXPRESSION = /^\$\{\{\s*secrets\.[A-Za-z_][A-Za-z0-9_]*\s*\}\}$/;
@@ -36,6 +36,7 @@ const STAND_INS: Record<string, string[]> = {
   'inputs.version': ['', '7'],
   "inputs.version == '' && github.sha || ''": [SHA, ''],
   'vars.HOKUSAI_ARTIFACT_STORE': ['', 's3://acme-models/hokusai'],
+  'steps.train.outputs.metrics': ['auroc=0.84\nrmse=0.31\n'],
 };
 /** Actions that GitHub itself publishes, and this action: the examples follow their major tags. */
 const FIRST_PARTY = /^(actions\/[\w.-]+|hokusai-protocol\/register-model-action)@/;
@@ -357,4 +358,16 @@ test("the README's action steps (the quick start first) give only inputs of acti
   assert.deepEqual(secretProblems(wf), []);
   const ctx = { cwd: '/work/repo', repository: 'acme/churn' };
   for (const use of uses) for (const raw of asRunnerWould(use)) assert.doesNotThrow(() => parseInputs(raw, ctx), use.where);
+});
+
+test("the README's review step is verify.yml's, word for word", () => {
+  const readme = readFileSync(new URL('README.md', root), 'utf8');
+  const block = [...readme.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => m[1]!).find((b) => b.includes('compare-to:'));
+  assert.ok(block, 'the README shows the review step');
+  // In verify.yml the step sits in a job's steps, six spaces in.
+  const indented = block
+    .split('\n')
+    .map((line) => (line ? `      ${line}` : line))
+    .join('\n');
+  assert.ok(readExample('verify.yml').includes(indented), 'the README copy differs from verify.yml');
 });
