@@ -359,7 +359,9 @@ async function commentOnPullRequest(s) {
     const markdown = s.commentMarkdown ?? s.summary;
     if (!markdown)
         return;
-    const key = `${cfg.mode}${cfg.dryRun ? '-dry-run' : ''}:${cfg.modelName || cfg.trackingUri.host}`;
+    // One comment per use: the review (verify with model-path) apart from the checks.
+    const use = cfg.dryRun ? '-dry-run' : cfg.mode === 'verify' && cfg.modelPath ? '-review' : '';
+    const key = `${cfg.mode}${use}:${cfg.modelName || cfg.trackingUri.host}`;
     const marker = commentMarker(key);
     // upsertComment never throws: every failure comes back as a warning.
     const outcome = await upsertComment({ dispatcher: deps.dispatcher, userAgent: _http_js__WEBPACK_IMPORTED_MODULE_3__/* .USER_AGENT */ ._O, clock: deps.clock, secrets: s.secrets }, target, marker, renderComment(marker, markdown, {

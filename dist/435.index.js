@@ -837,7 +837,9 @@ function buildReview(p) {
     const mlmodel = diffMlmodel(p.before?.mlmodel, p.after.mlmodel ?? { flavors: [], signature: undefined });
     const metrics = compareMetrics(p.metrics, p.before?.metrics ?? new Map());
     const sig = mlmodel.signature;
+    // Files that could not be compared may have changed: never reported as unchanged.
     const changed = p.against === null ||
+        files.basis === 'none' ||
         files.added.length + files.removed.length + files.changed.length > 0 ||
         requirements.added.length + requirements.removed.length + requirements.changed.length > 0 ||
         mlmodel.flavors.added.length + mlmodel.flavors.removed.length > 0 ||
