@@ -1306,10 +1306,9 @@ async function verifyMode(s) {
     const status = overallStatus(checks);
     log/* setOutput */.bk('status', status);
     log/* setOutput */.bk('checks', checksJson(checks));
-    if (review) {
-        log/* setOutput */.bk('changed', String(review.changed));
-        log/* setOutput */.bk('diff', reviewJson(review));
-    }
+    // Paths and names in the diff came from files and a server: redacted like every output.
+    if (review)
+        (0,session/* setOutputs */.n0)(s, { changed: String(review.changed), diff: reviewJson(review) });
     const page = (fileBudget) => `${(0,lib_summary/* renderChecks */.gH)(checks, { trackingUri: cfg.trackingUri.href, modelName: cfg.modelName, runUrl: s.lineage.runUrl })}${review ? `\n${renderReview(review, { fileListBudgetBytes: fileBudget })}` : ''}`;
     await (0,session/* writeSummary */.Sy)(s.deps.env, page(), s.secrets, s, review ? page(COMMENT_FILE_BUDGET) : undefined);
     // 7. A failed check fails the step; the summary already shows it. The review only informs.

@@ -8,7 +8,7 @@ import * as log from '../log.ts';
 import { buildReview, reviewJson, type Review } from '../review.ts';
 import { readCandidate, readRegistered, REVIEW, type Candidate, type Registered } from '../review-sides.ts';
 import { renderReview, reviewVerdict } from '../review-summary.ts';
-import { phase, roadFor, storeFor, writeSummary, type Session } from '../session.ts';
+import { phase, roadFor, setOutputs, storeFor, writeSummary, type Session } from '../session.ts';
 import { formatBytes, formatDuration, renderChecks } from '../summary.ts';
 
 export async function verifyMode(s: Session): Promise<void> {
@@ -58,10 +58,8 @@ export async function verifyMode(s: Session): Promise<void> {
   const status = overallStatus(checks);
   log.setOutput('status', status);
   log.setOutput('checks', checksJson(checks));
-  if (review) {
-    log.setOutput('changed', String(review.changed));
-    log.setOutput('diff', reviewJson(review));
-  }
+  // Paths and names in the diff came from files and a server: redacted like every output.
+  if (review) setOutputs(s, { changed: String(review.changed), diff: reviewJson(review) });
   const page = (fileBudget?: number) =>
     `${renderChecks(checks, { trackingUri: cfg.trackingUri.href, modelName: cfg.modelName, runUrl: s.lineage.runUrl })}${review ? `\n${renderReview(review, { fileListBudgetBytes: fileBudget })}` : ''}`;
   await writeSummary(s.deps.env, page(), s.secrets, s, review ? page(COMMENT_FILE_BUDGET) : undefined);

@@ -144,7 +144,10 @@ describe('automatic: the run’s artifact location is a bucket', () => {
     // One PutObject per file, below the run's own location.
     const prefix = `/${BUCKET}/${version.source.slice(`s3://${BUCKET}/`.length)}/`;
     assert.ok(puts().length >= 3, 'one PUT per file');
-    for (const p of puts()) assert.ok(p.path.startsWith(prefix), p.path);
+    // And the manifest, beside the model directory, outside it.
+    const manifest = `${prefix.slice(0, -1)}.manifest.json`;
+    assert.equal(puts().filter((p) => p.path === manifest).length, 1, 'the manifest beside the model');
+    for (const p of puts()) assert.ok(p.path.startsWith(prefix) || p.path === manifest, p.path);
     assert.ok(
       s3front.requests.some((q) => q.method === 'GET' && /list-type=2/.test(q.query) && /max-keys=1/.test(q.query)),
       'a one-key listing before the run existed',
@@ -264,6 +267,53 @@ describe('explicit: artifact-store past a proxy that cannot take files', () => {
     const back = await readBack(plain, 's3-explicit', r.outputs['model-version']!);
     assert.equal(back.files_identical, true);
     assert.equal(back.predictions_match, true);
+  });
+
+  test('the review reads that version from the bucket: its stored manifest, by sha256, past the unrouted proxy', async () => {
+    const promoted = await runAction(
+      {
+        mode: 'promote',
+        'tracking-uri': front.trackingUri,
+        'auth-url': '',
+        'api-key': KEY,
+        'model-name': 's3-explicit',
+        version: '1',
+        aliases: 'champion',
+      },
+      { env: awsEnv() },
+    );
+    assert.equal(promoted.code, 0, promoted.stdout);
+    const seen = s3front.requests.length;
+    const before = await registryState(plain.url);
+    const r = await runAction(
+      {
+        mode: 'verify',
+        'tracking-uri': front.trackingUri,
+        'auth-url': '',
+        'api-key': KEY,
+        'model-name': 's3-explicit',
+        'model-path': modelDir,
+        'artifact-store': `s3://${FALLBACK}/registry`,
+      },
+      { env: awsEnv() },
+    );
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(r.outputs.changed, 'false', r.stdout);
+    const diff = JSON.parse(r.outputs.diff ?? '{}') as { against: unknown; files: { compared: string } };
+    assert.deepEqual(diff.against, { alias: 'champion', version: '1' });
+    assert.equal(diff.files.compared, 'sha256');
+    const read = s3front.requests.slice(seen).filter((q) => q.method === 'GET' && !/list-type=2/.test(q.query));
+    assert.ok(
+      read.some((q) => q.path.endsWith('/artifacts/model.manifest.json') && q.status === 200),
+      'the manifest came from the bucket',
+    );
+    assert.ok(
+      read.some((q) => q.path.endsWith('/artifacts/model/MLmodel') && q.status === 200),
+      'MLmodel came from the bucket',
+    );
+    assert.equal(s3front.requests.slice(seen).filter((q) => q.method !== 'GET' && q.method !== 'HEAD').length, 0, 'read-only');
+    assert.deepEqual(await registryState(plain.url), before);
+    assertNoSecret(r, [KEY, AWS_SECRET]);
   });
 });
 
