@@ -4,7 +4,7 @@
 // Hokusai-style proxy, verifies and re-runs; that version's own Python client reads the version
 // back. Also: a file with a non-ASCII name, which 3.9.0 stores but cannot serve back.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -202,6 +202,30 @@ for (const { mlflowVersion } of versions) {
         /"churn" exists; latest version 1; aliases: (staging → 1, candidate → 1|candidate → 1, staging → 1)/,
       );
       assertNoKey(r);
+      assert.deepEqual(await registryState(t.server.url), beforeState);
+    });
+
+    test('the review reads the version by its alias, its stored manifest and requirements; a missing alias is a notice', async () => {
+      const t = target(mlflowVersion);
+      const beforeState = await registryState(t.server.url);
+      const dir = path.join(work, `review-${mlflowVersion}`);
+      cpSync(t.modelDir, dir, { recursive: true });
+      writeFileSync(
+        path.join(dir, 'requirements.txt'),
+        `${readFileSync(path.join(dir, 'requirements.txt'), 'utf8').trimEnd()}\nlightgbm==4.6.0\n`,
+      );
+      const r = await runAction(hokusai({ mode: 'verify', 'model-name': 'churn', 'model-path': dir, 'compare-to': 'staging' }));
+      assert.equal(r.code, 0, r.stdout);
+      const diff = JSON.parse(r.outputs.diff ?? '{}') as { against: unknown; files: unknown; requirements: { added: string[] } };
+      assert.deepEqual(diff.against, { alias: 'staging', version: '1' });
+      assert.deepEqual(diff.files, { added: [], removed: [], changed: ['requirements.txt'], compared: 'sha256' });
+      assert.deepEqual(diff.requirements.added, ['lightgbm==4.6.0']);
+
+      const none = await runAction(hokusai({ mode: 'verify', 'model-name': 'churn', 'model-path': dir, 'compare-to': 'production' }));
+      assert.equal(none.code, 0, none.stdout);
+      assert.match(none.stdout, /::notice title=No production yet::/);
+      assert.equal(JSON.parse(none.outputs.diff ?? '{}').against, null);
+      assertNoKey(none);
       assert.deepEqual(await registryState(t.server.url), beforeState);
     });
   });
