@@ -495,6 +495,7 @@ async function registerMode(s) {
             timings: s.timings,
             hokusai: cfg.hokusai,
             runUrl: lineage.runUrl,
+            metrics: cfg.metrics,
         };
         log/* info */.pq(`Dry run: would register ${model.files.length} files (${(0,summary/* formatBytes */.z3)(model.totalBytes)}) as a new version of "${cfg.modelName}". Nothing was written.`);
         (0,session/* setOutputs */.n0)(s, { 'model-name': cfg.modelName, digest: model.digest, 'experiment-id': plan.experimentId ?? '' });

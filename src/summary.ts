@@ -537,7 +537,12 @@ export interface DryRunPlan {
   hokusai?: { tokenId: string; metric: string; value: string; proposalId: string; notify: boolean };
   /** The workflow run. Not linked: the summary is on its page (the PR comment's footer links it). */
   runUrl?: string;
+  /** The metrics a real run would log on its run. */
+  metrics?: ReadonlyArray<readonly [string, number]>;
 }
+
+/** At most this many metrics are named in the plan; the rest are counted. */
+const PLAN_METRICS = 20;
 
 /** register mode with dry-run: what a real run would do. */
 export function renderPlan(p: DryRunPlan, opts: RenderOptions = {}): string {
@@ -552,6 +557,17 @@ export function renderPlan(p: DryRunPlan, opts: RenderOptions = {}): string {
     ['Files', `${plural(p.files, 'file')}, ${formatBytes(p.bytes)}`],
     ['Files would go to', text(p.road, INLINE_MAX)],
     ['Aliases', p.aliases.length ? p.aliases.map((a) => code(a)).join(' ') : undefined],
+    [
+      'Metrics',
+      p.metrics?.length
+        ? `${p.metrics
+            .slice(0, PLAN_METRICS)
+            .map(([k, v]) => `${code(k)} = ${text(String(v), INLINE_MAX)}`)
+            .join(
+              ', ',
+            )}${p.metrics.length > PLAN_METRICS ? ` and ${count(p.metrics.length - PLAN_METRICS)} more` : ''}: a real run logs them on its run`
+        : undefined,
+    ],
     ['Commit', p.commit ? link(shortCommit(p.commit), p.commitUrl) : undefined],
     ['Version for this commit', existing],
     [

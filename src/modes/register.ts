@@ -125,6 +125,7 @@ export async function registerMode(s: Session): Promise<void> {
       timings: s.timings,
       hokusai: cfg.hokusai,
       runUrl: lineage.runUrl,
+      metrics: cfg.metrics,
     };
     log.info(
       `Dry run: would register ${model.files.length} files (${formatBytes(model.totalBytes)}) as a new version of "${cfg.modelName}". Nothing was written.`,

@@ -186,6 +186,22 @@ test('the plan says which road the files would take, and why', () => {
   );
 });
 
+test('the plan names the metrics a real run would log, escaped, and counts what it leaves out', () => {
+  assert.match(
+    renderPlan({
+      ...plan,
+      metrics: [
+        ['auroc', 0.84],
+        ['val_<b>', -1.5e-3],
+      ],
+    }),
+    /^- <b>Metrics:<\/b> <code>auroc<\/code> = 0\.84, <code>val&#95;&#60;b&#62;<\/code> = -0\.0015: a real run logs them on its run$/m,
+  );
+  const many = Array.from({ length: 25 }, (_, i) => [`m${i}`, i] as const);
+  assert.match(renderPlan({ ...plan, metrics: many }), /<code>m19<\/code> = 19 and 5 more: a real run logs them/);
+  assert.doesNotMatch(renderPlan(plan), /Metrics/);
+});
+
 test('the file list is collapsed, largest first, with size and a short sha256', () => {
   const md = renderSuccess(result);
   assert.match(md, /<details><summary>📁 3 files, 2\.00 KiB: largest first<\/summary>\n\n\| File \| Size \| sha256 \|/);
