@@ -4,6 +4,8 @@
 import type { Check } from '../../src/checks.ts';
 import { commentMarker, renderComment } from '../../src/comment.ts';
 import { ActionError } from '../../src/errors.ts';
+import type { Review } from '../../src/review.ts';
+import { renderReview } from '../../src/review-summary.ts';
 import {
   renderChecks,
   renderFailure,
@@ -142,6 +144,47 @@ export function manyFiles(n: number): FileEntry[] {
   }));
 }
 
+/** A retrained model against the champion, as verify mode with model-path reviews it. */
+export const review: Review = {
+  modelName: 'churn-classifier',
+  compareTo: 'champion',
+  against: { alias: 'champion', version: '7', source: `mlflow-artifacts:/12/${RUN}/artifacts/model`, runId: RUN },
+  changed: true,
+  files: {
+    basis: 'sha256',
+    added: [{ path: 'thresholds.json', from: null, to: 64 }],
+    removed: [{ path: 'serving_input_example.json', from: 518, to: null }],
+    changed: [
+      { path: 'model.skops', from: 11_079, to: 14_212 },
+      { path: 'MLmodel', from: 1140, to: 1172 },
+      { path: 'requirements.txt', from: 34, to: 50 },
+    ],
+    unchanged: 3,
+  },
+  requirements: {
+    added: ['lightgbm==4.6.0'],
+    removed: [],
+    changed: [{ name: 'scikit-learn', from: '1.8.0', to: '1.9.1' }],
+  },
+  mlmodel: {
+    flavors: { added: [], removed: [] },
+    signature: {
+      inputs: {
+        added: [{ name: 'tenure_months', type: 'long' }],
+        removed: [],
+        changed: [{ name: 'plan', from: 'string', to: 'string (optional)' }],
+      },
+      outputs: { added: [], removed: [], changed: [] },
+    },
+  },
+  metrics: [
+    { name: 'auroc', from: 0.81, to: 0.84, direction: 'higher', verdict: 'better' },
+    { name: 'log_loss', from: 0.412, to: 0.398, direction: 'lower', verdict: 'better' },
+    { name: 'rows_seen', from: 120_000, to: 150_000, direction: undefined, verdict: undefined },
+  ],
+  notes: [],
+};
+
 /** One of each kind, as the action writes them: name → markdown. */
 export function examples(): Record<string, string> {
   return {
@@ -150,5 +193,10 @@ export function examples(): Record<string, string> {
     verify: renderChecks(checks, target),
     promote: renderPromotion(promotion),
     'pr-comment': renderComment(marker, renderChecks(passing, target), footer),
+    review: renderComment(
+      commentMarker('verify-review:churn-classifier'),
+      `${renderChecks(passing, target)}\n${renderReview(review)}`,
+      footer,
+    ),
   };
 }

@@ -10,7 +10,10 @@ test('docs/examples/ and the README example are what npm run examples writes fro
   const pages = examplePages();
   assert.deepEqual(Object.keys(pages).sort(), [
     'README.md',
-    ...['failure', 'pr-comment', 'promote', 'success', 'verify'].flatMap((n) => [`docs/examples/${n}.html`, `docs/examples/${n}.md`]),
+    ...['failure', 'pr-comment', 'promote', 'review', 'success', 'verify'].flatMap((n) => [
+      `docs/examples/${n}.html`,
+      `docs/examples/${n}.md`,
+    ]),
   ]);
   for (const [file, content] of Object.entries(pages))
     assert.equal(readFileSync(new URL(file, root), 'utf8'), content, `${file} is stale: run npm run examples`);
