@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, write
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { errorOf } from '../support/action-asserts.ts';
+import { assertNoSecret, errorOf } from '../support/action-asserts.ts';
 import { startFakeGitHub } from '../support/fake-github.ts';
 import { startFrontProxy, type FrontProxy } from '../support/front-proxy.ts';
 import { startMlflowServer, type MlflowServer } from '../support/mlflow-server.ts';
@@ -317,6 +317,54 @@ describe('the model review', () => {
       assert.equal(r.outputs.changed, 'true', 'files that could not be compared are not reported unchanged');
       assert.deepEqual(diff.requirements, { added: [], removed: [], changed: [] });
       assert.match(r.summary, /could not be compared|not compared/);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test('a hostile manifest from the server: escaped in the summary, no workflow command forged, the key redacted', async () => {
+    const hex = 'a'.repeat(64);
+    const hostile = [
+      `</details><img src=x onerror=alert(1)>|${KEY}|.bin`,
+      '::error::forged.bin',
+      'x\n::warning::forged too.bin',
+      '[click](https://evil.example)@octocat.bin',
+    ];
+    const manifest = JSON.stringify({
+      schema: 'hokusai-register-model/manifest@1',
+      digest: `sha256:${hex}`,
+      files: hostile.map((p) => ({ path: p, size: 7, sha256: hex })),
+    });
+    const proxy: FrontProxy = await startFrontProxy({
+      upstream: mlflow.url,
+      validKeys: [KEY],
+      faults: [{ method: 'GET', path: /\.manifest\.json$/, status: 200, headers: { 'content-type': 'application/json' }, body: manifest }],
+    });
+    try {
+      const r = await runAction(
+        {
+          mode: 'verify',
+          'api-key': KEY,
+          'auth-url': '',
+          'tracking-uri': proxy.trackingUri,
+          'model-name': 'churn',
+          'model-path': modelDir,
+        },
+        { env: { RUNNER_DEBUG: '1' } },
+      );
+      assert.equal(r.code, 0, r.stdout);
+      assertNoSecret(r, [KEY]);
+      const diff = diffOf(r.outputs);
+      assert.equal(diff.files.removed.length, hostile.length);
+      assert.ok(
+        diff.files.removed.every((p) => !p.includes(KEY)),
+        'the key is redacted in the diff output',
+      );
+      // Only the action's own commands start a line; nothing the server said became one.
+      assert.ok(!r.stdout.split('\n').some((l) => /^::(error|warning)::forged/.test(l)), 'a forged workflow command');
+      assert.doesNotMatch(r.summary, /<img|<\/details><img|\]\(https/);
+      assert.match(r.summary, /&#60;img src=x onerror=alert\(1\)&#62;/);
+      assert.doesNotMatch(r.summary, /@octocat/);
     } finally {
       await proxy.stop();
     }
