@@ -148,7 +148,11 @@ describe('register mode against a real MLflow server', () => {
     // Every registry request, artifact uploads included, carried the key, and uploads went through the artifact proxy.
     const mine = proxy.requests.filter((q) => q.authorization === `Bearer ${KEY}`);
     assert.equal(mine.length, proxy.requests.length);
-    const puts = proxy.requests.filter((q) => q.method === 'PUT');
+    // One PUT per file below the model directory, and the manifest beside it.
+    const all = proxy.requests.filter((q) => q.method === 'PUT');
+    const manifests = all.filter((q) => /\/artifacts\/model\.manifest\.json$/.test(q.path));
+    assert.equal(manifests.length, 1, 'the manifest beside the model');
+    const puts = all.filter((q) => !manifests.includes(q));
     assert.equal(
       puts.length,
       readdirSync(modelDir, { recursive: true }).filter((f) => statSync(path.join(modelDir, String(f))).isFile()).length,
