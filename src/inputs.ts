@@ -383,6 +383,7 @@ const MAX_METRICS = 1000;
 function parseMetrics(text: string, ctx: Payload): Array<[string, number]> {
   const metrics: Array<[string, number]> = [];
   const seen = new Set<string>();
+  let tooMany = false;
   text.split(/\r?\n/).forEach((line, i) => {
     const trimmed = line.trim();
     if (trimmed === '') return;
@@ -393,10 +394,20 @@ function parseMetrics(text: string, ctx: Payload): Array<[string, number]> {
     if (eq < 0 || name === '') return addIssue(ctx, `${where} is not name=value. Write one metric per line, e.g. "auroc=0.84".`);
     if (!TAG_KEY.test(name) || name.length > 250)
       return addIssue(ctx, `${where}: the name may hold only letters, digits, _ - . / : and spaces, at most 250 characters.`);
+    // MLflow refuses names that are not a plain relative path ("a//b", "./a", "a/", "/a", "..").
+    if (name.split('/').some((seg) => seg === '' || seg === '.' || seg === '..'))
+      return addIssue(
+        ctx,
+        `${where}: "${name}" is not a plain path; MLflow refuses names with empty, "." or ".." parts or a leading or trailing "/".`,
+      );
     if (!NUMBER.test(value) || !Number.isFinite(Number(value)))
       return addIssue(ctx, `${where}: "${value.slice(0, 40)}" is not a number; write the value as a number, e.g. 0.84 or 1.5e-3.`);
     if (seen.has(name)) return addIssue(ctx, `${where}: the metric "${name}" is given twice.`);
-    if (metrics.length === MAX_METRICS) return addIssue(ctx, `has more than ${MAX_METRICS} metrics; keep the ones reviewers compare.`);
+    if (metrics.length === MAX_METRICS) {
+      if (!tooMany) addIssue(ctx, `has more than ${MAX_METRICS} metrics; keep the ones reviewers compare.`);
+      tooMany = true;
+      return;
+    }
     seen.add(name);
     metrics.push([name, Number(value)]);
   });
@@ -460,8 +471,11 @@ function crossFieldIssues(raw: RawInputs): Array<{ input: string; message: strin
       'model-name',
       'is required with model-path in verify mode: the model directory is reviewed against a version of that registered model (compare-to names which).',
     );
-  if (promote && raw.metrics.trim() !== '')
-    add('metrics', 'applies to mode: register (logged on the run) or verify with model-path (compared with compare-to); remove it here.');
+  if (raw.metrics.trim() !== '' && (promote || (raw.mode === 'verify' && raw['model-path'] === '')))
+    add(
+      'metrics',
+      'applies to mode: register (logged on the run) or to verify with model-path (compared with compare-to); set model-path, or remove it here.',
+    );
   if (raw.mode === 'verify' && isTrue('dry-run')) add('dry-run', 'applies to mode: register or promote; verify never writes anything.');
 
   // promote: which version, and which aliases.

@@ -314,11 +314,26 @@ test('verify: model-path needs model-name; without model-path neither is needed'
 
 test('metrics in promote mode are refused; register logs them', () => {
   const promote = base({ mode: 'promote', 'model-path': '', aliases: 'champion', version: '3', metrics: 'auroc=0.84' });
-  assert.match(problems(promote), /an input is invalid:\n {2}- metrics: applies to mode: register .* or verify with model-path/);
+  assert.match(problems(promote), /an input is invalid:\n {2}- metrics: applies to mode: register .* or to verify with model-path/);
   assert.match(
     problems({ ...promote, metrics: 'auroc=oops' }),
     /- metrics: line 1 .*is not a number[\s\S]*- metrics: applies to mode: register/,
   );
   assert.deepEqual(parseInputs({ ...promote, metrics: ' \n ' }, ctx).metrics, []);
   assert.deepEqual(parseInputs(base({ metrics: 'auroc=0.84' }), ctx).metrics, [['auroc', 0.84]]);
+  // verify: only with model-path, where the review compares them.
+  const verify = base({ mode: 'verify', 'model-path': '', metrics: 'auroc=0.84' });
+  assert.match(problems(verify), /- metrics: applies to mode: register .* or to verify with model-path/);
+  assert.deepEqual(parseInputs({ ...verify, 'model-path': 'model' }, ctx).metrics, [['auroc', 0.84]]);
+});
+
+test('metric names MLflow would refuse at log-batch are refused up front; too many is said once', () => {
+  for (const name of ['a//b', './a', 'a/', '/a', 'a/../b', '..', '.'])
+    assert.match(problems(base({ metrics: `${name}=1` })), /- metrics: line 1 .*is not a plain path/, name);
+  assert.deepEqual(parseInputs(base({ metrics: 'val/auroc=1\ntest.f1=2' }), ctx).metrics, [
+    ['val/auroc', 1],
+    ['test.f1', 2],
+  ]);
+  const many = Array.from({ length: 1005 }, (_, i) => `m${i}=${i}`).join('\n');
+  assert.equal(problems(base({ metrics: many })).match(/more than 1000 metrics/g)?.length, 1);
 });
