@@ -739,6 +739,7 @@ function diffMlmodel(before, after) {
 // Which way is better, for the metrics the action knows (MLflow's and the Hokusai platform's names).
 const HIGHER = new Set([
     'accuracy',
+    'accuracy_score',
     'balanced_accuracy',
     'auc',
     'auroc',
@@ -748,7 +749,10 @@ const HIGHER = new Set([
     'f1',
     'f1_score',
     'precision',
+    'precision_score',
+    'precision_recall_auc',
     'recall',
+    'recall_score',
     'r2',
     'r2_score',
     'ndcg',
@@ -764,6 +768,10 @@ const LOWER = new Set([
     'rmse',
     'mae',
     'mape',
+    'mean_squared_error',
+    'root_mean_squared_error',
+    'mean_absolute_error',
+    'mean_absolute_percentage_error',
     'log_loss',
     'logloss',
     'cross_entropy',
@@ -832,30 +840,30 @@ function diffFiles(before, after, basis) {
 /** The whole review from both sides (pure). `before` undefined: the alias does not exist. */
 function buildReview(p) {
     const basis = p.before ? p.basis : 'sha256';
+    const unread = p.before?.unread ?? new Set();
+    const notes = [...p.notes];
+    const version = p.against ? `version ${p.against.version}` : 'the version';
+    for (const part of unread)
+        notes.push(`The ${part === 'MLmodel' ? 'MLmodel file' : part} of ${version} could not be read: not compared.`);
     const files = diffFiles(p.before?.files, p.after.files, basis);
-    const requirements = diffRequirements(p.before?.requirements ?? {}, p.after.requirements);
-    const mlmodel = diffMlmodel(p.before?.mlmodel, p.after.mlmodel ?? { flavors: [], signature: undefined });
-    const metrics = compareMetrics(p.metrics, p.before?.metrics ?? new Map());
+    const requirements = unread.has('requirements')
+        ? { added: [], removed: [], changed: [] }
+        : diffRequirements(p.before?.requirements ?? {}, p.after.requirements);
+    const afterMlmodel = p.after.mlmodel ?? { flavors: [], signature: undefined };
+    const mlmodel = unread.has('MLmodel') ? diffMlmodel(afterMlmodel, afterMlmodel) : diffMlmodel(p.before?.mlmodel, afterMlmodel);
+    const metrics = compareMetrics(p.metrics, unread.has('metrics') ? new Map() : (p.before?.metrics ?? new Map()));
     const sig = mlmodel.signature;
-    // Files that could not be compared may have changed: never reported as unchanged.
+    // What could not be compared may have changed: never reported as unchanged. Files compared by
+    // size alone may differ in content (a retrained model often keeps its sizes).
     const changed = p.against === null ||
-        files.basis === 'none' ||
+        files.basis !== 'sha256' ||
+        unread.size > 0 ||
         files.added.length + files.removed.length + files.changed.length > 0 ||
         requirements.added.length + requirements.removed.length + requirements.changed.length > 0 ||
         mlmodel.flavors.added.length + mlmodel.flavors.removed.length > 0 ||
         [sig.inputs, sig.outputs].some((c) => c.added.length + c.removed.length + c.changed.length > 0) ||
         metrics.some((m) => m.from !== m.to);
-    return {
-        modelName: p.modelName,
-        compareTo: p.compareTo,
-        against: p.against,
-        changed,
-        files,
-        requirements,
-        mlmodel,
-        metrics,
-        notes: p.notes,
-    };
+    return { modelName: p.modelName, compareTo: p.compareTo, against: p.against, changed, files, requirements, mlmodel, metrics, notes };
 }
 /** The `diff` output: the shape documented in docs/inputs.md, paths relative to the model directory. */
 function reviewJson(r) {
@@ -941,46 +949,53 @@ async function readText(file) {
 }
 const requirementFiles = (texts) => Object.fromEntries(REQUIREMENT_FILES.flatMap((name, i) => (texts[i] === undefined ? [] : [[name, texts[i]]])));
 /**
- * The version `alias` points at and what the review compares: its manifest (or, for versions
- * registered without one, its listing's sizes), requirement files, MLmodel and run metrics, all
- * asked at once. Only the alias lookup may fail the review; the rest degrades to notes.
+ * The version `alias` points at and what the review compares, in three rounds: the alias; what
+ * is in the version's folder and beside it (where the stored manifest is), with the run's metrics;
+ * then only the files that are there (servers answer 500, not 404, for a missing file). Only the
+ * alias lookup may fail the review; anything else becomes a part not compared, and a warning.
  */
 async function readRegistered(s, alias) {
     const { cfg, mlflow } = s;
     const version = await mlflow.getVersionByAlias(REVIEW, cfg.modelName, alias);
     if (!version)
-        return {
-            against: null,
-            side: undefined,
-            basis: 'none',
-            notes: [],
-            warnings: [],
-        };
+        return { against: null, side: undefined, basis: 'none', notes: [], warnings: [] };
     const against = { alias, version: version.version, source: version.source ?? '', runId: version.run_id || undefined };
+    const problems = new Problems(version.version);
+    const unread = new Set();
     const notes = [];
-    const warnings = [];
-    const failed = (what, e) => {
-        if (e instanceof errors/* ActionError */.lZ && e.code === 'CANCELLED')
-            throw e;
-        warnings.push(`${what}: ${describe(e)}`);
-        return undefined;
-    };
-    const location = await resolveSource(s, version).catch((e) => failed(`Could not find the files of version ${version.version}`, e));
-    const road = location ? (0,stores_road/* chooseRoad */.W3)(undefined, location) : undefined;
-    if (road && !('kind' in road))
-        warnings.push(`The files of version ${version.version} cannot be read: ${road.unsupported}.`);
-    const store = road && 'kind' in road ? (0,session/* storeFor */.fV)(s, road) : undefined;
-    const read = (uri) => store ? store.readText(uri, REVIEW).catch((e) => failed(`Could not read ${uri}`, e)) : Promise.resolve(undefined);
-    const [run, manifestText, mlmodel, ...reqs] = await Promise.all([
+    // 1. The run's metrics, beside where the files are and what is there.
+    const [run, where] = await Promise.all([
         against.runId
-            ? mlflow
-                .getRunWithMetrics(REVIEW, against.runId)
-                .catch((e) => failed(`Could not read the metrics of run ${against.runId}`, e))
+            ? mlflow.getRunWithMetrics(REVIEW, against.runId).catch((e) => problems.add(`read the metrics of run ${against.runId}`, e))
             : undefined,
-        location ? read((0,manifest/* manifestUriFor */.nl)(location)) : undefined,
-        location ? read(`${location}/MLmodel`) : undefined,
-        ...REQUIREMENT_FILES.map((name) => (location ? read(`${location}/${name}`) : undefined)),
+        locate(s, version, problems),
     ]);
+    if (!run)
+        unread.add('metrics');
+    // 2. The files that are there, read side by side; the manifest, or else the listing's sizes.
+    const { store, location, top, beside } = where ?? {};
+    const present = (name) => top?.some((e) => e.name === name && !e.isDir) ?? false;
+    const read = (name, part) => store && location && present(name)
+        ? store.readText(`${location}/${name}`, REVIEW).catch((e) => {
+            unread.add(part);
+            return problems.add(`read ${name}`, e);
+        })
+        : Promise.resolve(undefined);
+    const manifestName = location ? external_node_path_.posix.basename((0,manifest/* manifestUriFor */.nl)(location)) : '';
+    const hasManifest = beside?.some((e) => e.name === manifestName && !e.isDir) ?? false;
+    const [manifestText, mlmodel, listed, ...reqs] = await Promise.all([
+        store && location && hasManifest
+            ? store.readText((0,manifest/* manifestUriFor */.nl)(location), REVIEW).catch((e) => problems.add('read the stored manifest', e))
+            : undefined,
+        read('MLmodel', 'MLmodel'),
+        // Without a manifest, the sizes of every file (the stored manifest is read in the same round).
+        store && location && top && !hasManifest
+            ? store.list(location, REVIEW).catch((e) => problems.add('list the files', e))
+            : undefined,
+        ...REQUIREMENT_FILES.map((name) => read(name, 'requirements')),
+    ]);
+    if (!top)
+        unread.add('MLmodel').add('requirements');
     let files;
     let basis = 'none';
     const stored = manifestText === undefined ? undefined : (0,manifest/* parseStoredManifest */.Cn)(manifestText);
@@ -988,52 +1003,84 @@ async function readRegistered(s, alias) {
         files = stored;
         basis = 'sha256';
     }
-    else if (store && location) {
+    else if (listed) {
         if (typeof stored === 'string')
-            log/* debug */.Yz(`The manifest of version ${version.version} is not usable: ${stored}.`);
-        try {
-            files = await store.list(location, REVIEW);
-            basis = 'size';
-            notes.push(`Version ${version.version} was registered without a manifest (by another client or an older action): files were compared by size, so their contents could not be compared.`);
-        }
-        catch (e) {
-            failed(`Could not list the files of version ${version.version}`, e);
-        }
+            log/* debug */.Yz(`The stored manifest of version ${version.version} is not usable: ${stored}.`);
+        files = listed;
+        basis = 'size';
+        notes.push(`Version ${version.version} was registered without a manifest (by another client or an older action): files were compared by size, so their contents could not be compared.`);
     }
     if (basis === 'none')
         notes.push(`The files of version ${version.version} could not be read, so files were not compared.`);
+    const warnings = problems.lines();
     return {
         against,
         side: {
             files,
             requirements: requirementFiles(reqs),
-            mlmodel: mlmodel === undefined || mlmodel === null ? undefined : readMlmodelSummary(mlmodel),
+            mlmodel: mlmodel === undefined ? undefined : readMlmodelSummary(mlmodel),
             metrics: run?.metrics ?? new Map(),
+            unread,
         },
         basis,
-        notes,
+        // The summary shows what the log warns of.
+        notes: [...notes, ...warnings],
         warnings,
     };
 }
-/** The artifact URI of a version's files: its source, or what a runs:/ or models:/ source stands for. */
-async function resolveSource(s, version) {
-    const source = (version.source ?? '').replace(/\/+$/, '');
-    const runs = /^runs:\/([^/]+)(?:\/(.*))?$/.exec(source);
-    if (runs) {
-        const run = await s.mlflow.getRun(REVIEW, runs[1]);
-        return `${run.artifact_uri.replace(/\/+$/, '')}${runs[2] ? `/${runs[2]}` : ''}`;
+/**
+ * Where the version's files are and what its folder, and the folder above (where the manifest
+ * is kept), hold. A source that names no location (runs:/…, models:/…) is resolved by the server.
+ */
+async function locate(s, version, problems) {
+    let location = (version.source ?? '').replace(/\/+$/, '');
+    if (/^(runs|models):\//.test(location)) {
+        const resolved = await s.mlflow
+            .getDownloadUri(REVIEW, s.cfg.modelName, version.version)
+            .catch((e) => problems.add(`find where the files of ${location} are`, e));
+        location = (resolved ?? '').replace(/\/+$/, '');
     }
-    const logged = /^models:\/(m-[^/]+)$/.exec(source);
-    if (logged)
-        return (await s.mlflow.getLoggedModelLocation(REVIEW, logged[1]))?.replace(/\/+$/, '');
-    return source || undefined;
+    if (!location)
+        return undefined;
+    const road = (0,stores_road/* chooseRoad */.W3)(undefined, location);
+    if (!('kind' in road)) {
+        problems.add('read the files', road.unsupported.replace(/which the action cannot write to yet/, 'which the action cannot read'));
+        return undefined;
+    }
+    const store = (0,session/* storeFor */.fV)(s, road);
+    const parent = location.slice(0, location.lastIndexOf('/'));
+    const [top, beside] = await Promise.all([
+        store.listDir(location, REVIEW).catch((e) => problems.add('list the files', e)),
+        parent.includes('/') ? store.listDir(parent, REVIEW).catch(() => undefined) : undefined,
+    ]);
+    return { store, location, top, beside };
 }
-/** A failure in one line, with the request that failed. */
+/** What could not be read, grouped by cause: one warning for one cause, however many reads it failed. */
+class Problems {
+    byCause = new Map();
+    version;
+    constructor(version) {
+        this.version = version;
+    }
+    /** Records a failure; a cancel is not one. Returns undefined, what the failed read stands for. */
+    add(what, e) {
+        if (e instanceof errors/* ActionError */.lZ && e.code === 'CANCELLED')
+            throw e;
+        const cause = typeof e === 'string' ? e : describe(e);
+        this.byCause.set(cause, [...(this.byCause.get(cause) ?? []), what]);
+        return undefined;
+    }
+    lines() {
+        return [...this.byCause].map(([cause, whats]) => `Could not ${whats.join(', ')} of version ${this.version}: ${cause}`);
+    }
+}
+/** A failure in one line, with the request that failed and what to do. */
 function describe(e) {
     if (!(e instanceof errors/* ActionError */.lZ))
         return e instanceof Error ? e.message : String(e);
     const request = e.method && e.path ? ` (request: ${e.method} ${e.path}${e.status === undefined ? '' : ` → HTTP ${e.status}`})` : '';
-    return `${e.message}${e.serverMessage ? `; the server said: ${e.serverMessage}` : ''}${request}`;
+    const said = e.serverMessage ? `; the server said: ${e.serverMessage}` : '';
+    return `${e.message}${said}${request}.${e.hint ? ` ${e.hint}` : ''}`;
 }
 
 // EXTERNAL MODULE: external "node:buffer"
@@ -1116,7 +1163,13 @@ function verdict(r, s) {
     // What a reviewer must not miss comes first: a metric that got worse.
     const parts = [
         ...some(worse, 'worse'),
-        r.files.basis === 'none' ? 'files not compared' : files ? `${(0,lib_summary/* plural */.LS)(files, 'file')} changed` : '',
+        r.files.basis === 'none'
+            ? 'files not compared'
+            : files
+                ? `${(0,lib_summary/* plural */.LS)(files, 'file')} changed`
+                : r.files.basis === 'size'
+                    ? 'no file changed in size (contents not compared)'
+                    : '',
         deps ? `${(0,lib_summary/* plural */.LS)(deps, 'dependency', 'dependencies')} changed` : '',
         flavorsChanged(r) ? 'flavors changed' : '',
         signatureChanged(r) ? 'signature changed' : '',

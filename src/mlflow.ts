@@ -278,7 +278,7 @@ export class MlflowClient {
    */
   async listArtifactsRecursive(step: string, runId: string, dir: string, limits = ARTIFACT_LIST_LIMITS): Promise<ArtifactFile[]> {
     const url = apiUrl(this.trackingUri, '/api/2.0/mlflow/artifacts/list');
-    return listTree(step, url.pathname, dir, limits, async (path) => {
+    return listTree(step, url.pathname, dir, { ...limits, after: ' Nothing was registered.' }, async (path) => {
       const res = await this.call<{ files?: ArtifactFile[] }>(step, 'GET', 'artifacts/list', { run_id: runId, path });
       return res.data.files ?? [];
     });
@@ -290,17 +290,11 @@ export class MlflowClient {
    */
   async listProxiedRecursive(step: string, dir: string, limits = ARTIFACT_LIST_LIMITS): Promise<ArtifactFile[]> {
     const url = apiUrl(this.trackingUri, '/api/2.0/mlflow-artifacts/artifacts');
-    return listTree(step, url.pathname, dir, limits, async (path) => {
-      const res = await this.http.send<{ files?: ArtifactFile[] }>({
-        step,
-        method: 'GET',
-        url: apiUrl(this.trackingUri, '/api/2.0/mlflow-artifacts/artifacts', { path }),
-        authorization: this.auth.header,
-        hintFor: (status, e) => artifactHint(status, e, this.auth.kind),
-      });
+    const listed = await listTree(step, url.pathname, dir, limits, async (path) =>
       // This listing names entries by their base name.
-      return (res.data.files ?? []).map((f) => ({ ...f, path: `${path}/${String(f.path)}` }));
-    });
+      (await this.listProxiedDir(step, path)).map((f) => ({ ...f, path: `${path}/${String(f.path)}` })),
+    );
+    return listed;
   }
 
   /** A small file through the artifact proxy, as text; undefined when there is no such file. */
@@ -330,15 +324,25 @@ export class MlflowClient {
     return res.status === 200 ? res.data.model_version : undefined;
   }
 
-  /** Where a logged model's files are (MLflow 3 versions whose source is models:/<id>). */
-  async getLoggedModelLocation(step: string, modelId: string): Promise<string | undefined> {
-    const res = await this.call<{ model?: { info?: { artifact_uri?: string } } }>(
+  /**
+   * Where the files of a version are, as the server resolves its source: for sources that name
+   * no location themselves (runs:/…, models:/…).
+   */
+  async getDownloadUri(step: string, name: string, version: string): Promise<string | undefined> {
+    const res = await this.call<{ artifact_uri?: string }>(step, 'GET', 'model-versions/get-download-uri', { name, version });
+    return typeof res.data.artifact_uri === 'string' ? res.data.artifact_uri : undefined;
+  }
+
+  /** One directory of the artifact proxy, not recursive: each entry's base name, size and kind. */
+  async listProxiedDir(step: string, dir: string): Promise<ArtifactFile[]> {
+    const res = await this.http.send<{ files?: ArtifactFile[] }>({
       step,
-      'GET',
-      `logged-models/${encodeURIComponent(modelId)}`,
-      {},
-    );
-    return res.data.model?.info?.artifact_uri;
+      method: 'GET',
+      url: apiUrl(this.trackingUri, '/api/2.0/mlflow-artifacts/artifacts', { path: dir }),
+      authorization: this.auth.header,
+      hintFor: (status, e) => artifactHint(status, e, this.auth.kind),
+    });
+    return (res.data.files ?? []).slice(0, ARTIFACT_LIST_LIMITS.entries);
   }
 
   /** A run with its metrics (the latest value of each). */
@@ -531,7 +535,7 @@ async function listTree(
   step: string,
   endpoint: string,
   dir: string,
-  limits: { depth: number; entries: number },
+  limits: { depth: number; entries: number; after?: string },
   listOne: (path: string) => Promise<ArtifactFile[]>,
 ): Promise<ArtifactFile[]> {
   const out: ArtifactFile[] = [];
@@ -543,11 +547,11 @@ async function listTree(
       step,
       method: 'GET',
       path: endpoint,
-      hint: `${hint} Nothing was registered.`,
+      hint: `${hint}${limits.after ?? ''}`,
     });
   };
   const broken =
-    'The server (or a proxy in front of it) gives a broken artifact listing, so the upload cannot be verified. Ask the registry operators to check the MLflow server and any proxy that rewrites its answers.';
+    'The server (or a proxy in front of it) gives a broken artifact listing. Ask the registry operators to check the MLflow server and any proxy that rewrites its answers.';
   for (let level = pending; level.length > 0;) {
     const next: typeof pending = [];
     await mapBounded(level, LIST_CONCURRENCY, async (current) => {

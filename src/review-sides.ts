@@ -9,7 +9,7 @@ import { buildManifest, manifestUriFor, parseStoredManifest, type ManifestEntry 
 import type { ModelVersion } from './mlflow.ts';
 import { scanModelDir, type ModelDir } from './model-dir.ts';
 import type { RequirementFiles } from './requirements.ts';
-import type { Against, FilesBasis, ReviewSide } from './review.ts';
+import type { Against, FilesBasis, ReviewPart, ReviewSide } from './review.ts';
 import { storeFor, type Session } from './session.ts';
 import { readMlmodelSummary } from './signature.ts';
 import { chooseRoad } from './stores/road.ts';
@@ -68,54 +68,58 @@ export interface Registered {
   side: ReviewSide | undefined;
   basis: FilesBasis;
   notes: string[];
-  /** For a person to act on: each with the request that failed. */
+  /** For a person to act on, each with the request that failed; the same cause once. */
   warnings: string[];
 }
 
 /**
- * The version `alias` points at and what the review compares: its manifest (or, for versions
- * registered without one, its listing's sizes), requirement files, MLmodel and run metrics, all
- * asked at once. Only the alias lookup may fail the review; the rest degrades to notes.
+ * The version `alias` points at and what the review compares, in three rounds: the alias; what
+ * is in the version's folder and beside it (where the stored manifest is), with the run's metrics;
+ * then only the files that are there (servers answer 500, not 404, for a missing file). Only the
+ * alias lookup may fail the review; anything else becomes a part not compared, and a warning.
  */
 export async function readRegistered(s: Session, alias: string): Promise<Registered> {
   const { cfg, mlflow } = s;
   const version = await mlflow.getVersionByAlias(REVIEW, cfg.modelName, alias);
-  if (!version)
-    return {
-      against: null,
-      side: undefined,
-      basis: 'none',
-      notes: [],
-      warnings: [],
-    };
+  if (!version) return { against: null, side: undefined, basis: 'none', notes: [], warnings: [] };
   const against: Against = { alias, version: version.version, source: version.source ?? '', runId: version.run_id || undefined };
+  const problems = new Problems(version.version);
+  const unread = new Set<ReviewPart>();
   const notes: string[] = [];
-  const warnings: string[] = [];
-  const failed = (what: string, e: unknown): undefined => {
-    if (e instanceof ActionError && e.code === 'CANCELLED') throw e;
-    warnings.push(`${what}: ${describe(e)}`);
-    return undefined;
-  };
 
-  const location = await resolveSource(s, version).catch((e: unknown) =>
-    failed(`Could not find the files of version ${version.version}`, e),
-  );
-  const road = location ? chooseRoad(undefined, location) : undefined;
-  if (road && !('kind' in road)) warnings.push(`The files of version ${version.version} cannot be read: ${road.unsupported}.`);
-  const store = road && 'kind' in road ? storeFor(s, road) : undefined;
-  const read = (uri: string) =>
-    store ? store.readText(uri, REVIEW).catch((e: unknown) => failed(`Could not read ${uri}`, e)) : Promise.resolve(undefined);
-
-  const [run, manifestText, mlmodel, ...reqs] = await Promise.all([
+  // 1. The run's metrics, beside where the files are and what is there.
+  const [run, where] = await Promise.all([
     against.runId
-      ? mlflow
-          .getRunWithMetrics(REVIEW, against.runId)
-          .catch((e: unknown) => failed(`Could not read the metrics of run ${against.runId}`, e))
+      ? mlflow.getRunWithMetrics(REVIEW, against.runId).catch((e: unknown) => problems.add(`read the metrics of run ${against.runId}`, e))
       : undefined,
-    location ? read(manifestUriFor(location)) : undefined,
-    location ? read(`${location}/MLmodel`) : undefined,
-    ...REQUIREMENT_FILES.map((name) => (location ? read(`${location}/${name}`) : undefined)),
+    locate(s, version, problems),
   ]);
+  if (!run) unread.add('metrics');
+
+  // 2. The files that are there, read side by side; the manifest, or else the listing's sizes.
+  const { store, location, top, beside } = where ?? {};
+  const present = (name: string) => top?.some((e) => e.name === name && !e.isDir) ?? false;
+  const read = (name: string, part: ReviewPart) =>
+    store && location && present(name)
+      ? store.readText(`${location}/${name}`, REVIEW).catch((e: unknown) => {
+          unread.add(part);
+          return problems.add(`read ${name}`, e);
+        })
+      : Promise.resolve(undefined);
+  const manifestName = location ? path.posix.basename(manifestUriFor(location)) : '';
+  const hasManifest = beside?.some((e) => e.name === manifestName && !e.isDir) ?? false;
+  const [manifestText, mlmodel, listed, ...reqs] = await Promise.all([
+    store && location && hasManifest
+      ? store.readText(manifestUriFor(location), REVIEW).catch((e: unknown) => problems.add('read the stored manifest', e))
+      : undefined,
+    read('MLmodel', 'MLmodel'),
+    // Without a manifest, the sizes of every file (the stored manifest is read in the same round).
+    store && location && top && !hasManifest
+      ? store.list(location, REVIEW).catch((e: unknown) => problems.add('list the files', e))
+      : undefined,
+    ...REQUIREMENT_FILES.map((name) => read(name, 'requirements')),
+  ]);
+  if (!top) unread.add('MLmodel').add('requirements');
 
   let files: ReviewSide['files'];
   let basis: FilesBasis = 'none';
@@ -123,49 +127,84 @@ export async function readRegistered(s: Session, alias: string): Promise<Registe
   if (Array.isArray(stored)) {
     files = stored;
     basis = 'sha256';
-  } else if (store && location) {
-    if (typeof stored === 'string') log.debug(`The manifest of version ${version.version} is not usable: ${stored}.`);
-    try {
-      files = await store.list(location, REVIEW);
-      basis = 'size';
-      notes.push(
-        `Version ${version.version} was registered without a manifest (by another client or an older action): files were compared by size, so their contents could not be compared.`,
-      );
-    } catch (e) {
-      failed(`Could not list the files of version ${version.version}`, e);
-    }
+  } else if (listed) {
+    if (typeof stored === 'string') log.debug(`The stored manifest of version ${version.version} is not usable: ${stored}.`);
+    files = listed;
+    basis = 'size';
+    notes.push(
+      `Version ${version.version} was registered without a manifest (by another client or an older action): files were compared by size, so their contents could not be compared.`,
+    );
   }
   if (basis === 'none') notes.push(`The files of version ${version.version} could not be read, so files were not compared.`);
+  const warnings = problems.lines();
   return {
     against,
     side: {
       files,
       requirements: requirementFiles(reqs),
-      mlmodel: mlmodel === undefined || mlmodel === null ? undefined : readMlmodelSummary(mlmodel),
+      mlmodel: mlmodel === undefined ? undefined : readMlmodelSummary(mlmodel),
       metrics: run?.metrics ?? new Map(),
+      unread,
     },
     basis,
-    notes,
+    // The summary shows what the log warns of.
+    notes: [...notes, ...warnings],
     warnings,
   };
 }
 
-/** The artifact URI of a version's files: its source, or what a runs:/ or models:/ source stands for. */
-async function resolveSource(s: Session, version: ModelVersion): Promise<string | undefined> {
-  const source = (version.source ?? '').replace(/\/+$/, '');
-  const runs = /^runs:\/([^/]+)(?:\/(.*))?$/.exec(source);
-  if (runs) {
-    const run = await s.mlflow.getRun(REVIEW, runs[1]!);
-    return `${run.artifact_uri.replace(/\/+$/, '')}${runs[2] ? `/${runs[2]}` : ''}`;
+/**
+ * Where the version's files are and what its folder, and the folder above (where the manifest
+ * is kept), hold. A source that names no location (runs:/…, models:/…) is resolved by the server.
+ */
+async function locate(s: Session, version: ModelVersion, problems: Problems) {
+  let location = (version.source ?? '').replace(/\/+$/, '');
+  if (/^(runs|models):\//.test(location)) {
+    const resolved = await s.mlflow
+      .getDownloadUri(REVIEW, s.cfg.modelName, version.version)
+      .catch((e: unknown) => problems.add(`find where the files of ${location} are`, e));
+    location = (resolved ?? '').replace(/\/+$/, '');
   }
-  const logged = /^models:\/(m-[^/]+)$/.exec(source);
-  if (logged) return (await s.mlflow.getLoggedModelLocation(REVIEW, logged[1]!))?.replace(/\/+$/, '');
-  return source || undefined;
+  if (!location) return undefined;
+  const road = chooseRoad(undefined, location);
+  if (!('kind' in road)) {
+    problems.add('read the files', road.unsupported.replace(/which the action cannot write to yet/, 'which the action cannot read'));
+    return undefined;
+  }
+  const store = storeFor(s, road);
+  const parent = location.slice(0, location.lastIndexOf('/'));
+  const [top, beside] = await Promise.all([
+    store.listDir(location, REVIEW).catch((e: unknown) => problems.add('list the files', e)),
+    parent.includes('/') ? store.listDir(parent, REVIEW).catch(() => undefined) : undefined,
+  ]);
+  return { store, location, top, beside };
 }
 
-/** A failure in one line, with the request that failed. */
+/** What could not be read, grouped by cause: one warning for one cause, however many reads it failed. */
+class Problems {
+  private readonly byCause = new Map<string, string[]>();
+  private readonly version: string;
+  constructor(version: string) {
+    this.version = version;
+  }
+
+  /** Records a failure; a cancel is not one. Returns undefined, what the failed read stands for. */
+  add(what: string, e: unknown): undefined {
+    if (e instanceof ActionError && e.code === 'CANCELLED') throw e;
+    const cause = typeof e === 'string' ? e : describe(e);
+    this.byCause.set(cause, [...(this.byCause.get(cause) ?? []), what]);
+    return undefined;
+  }
+
+  lines(): string[] {
+    return [...this.byCause].map(([cause, whats]) => `Could not ${whats.join(', ')} of version ${this.version}: ${cause}`);
+  }
+}
+
+/** A failure in one line, with the request that failed and what to do. */
 function describe(e: unknown): string {
   if (!(e instanceof ActionError)) return e instanceof Error ? e.message : String(e);
   const request = e.method && e.path ? ` (request: ${e.method} ${e.path}${e.status === undefined ? '' : ` → HTTP ${e.status}`})` : '';
-  return `${e.message}${e.serverMessage ? `; the server said: ${e.serverMessage}` : ''}${request}`;
+  const said = e.serverMessage ? `; the server said: ${e.serverMessage}` : '';
+  return `${e.message}${said}${request}.${e.hint ? ` ${e.hint}` : ''}`;
 }

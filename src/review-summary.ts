@@ -100,7 +100,13 @@ function verdict(r: Review, s: Style): { icon: string; line: string } {
   // What a reviewer must not miss comes first: a metric that got worse.
   const parts = [
     ...some(worse, 'worse'),
-    r.files.basis === 'none' ? 'files not compared' : files ? `${plural(files, 'file')} changed` : '',
+    r.files.basis === 'none'
+      ? 'files not compared'
+      : files
+        ? `${plural(files, 'file')} changed`
+        : r.files.basis === 'size'
+          ? 'no file changed in size (contents not compared)'
+          : '',
     deps ? `${plural(deps, 'dependency', 'dependencies')} changed` : '',
     flavorsChanged(r) ? 'flavors changed' : '',
     signatureChanged(r) ? 'signature changed' : '',

@@ -62,8 +62,13 @@ export interface Review {
   notes: string[];
 }
 
+/** The parts of a version that may fail to be read; each is then not compared, never taken as empty. */
+export type ReviewPart = 'requirements' | 'MLmodel' | 'metrics';
+
 /** One side of the comparison, as read from disk or from the registry. */
 export interface ReviewSide {
+  /** Parts that could not be read (the registered side only). */
+  unread?: ReadonlySet<ReviewPart>;
   /** With sha256 on the candidate's side and for a version with a stored manifest; size only otherwise. */
   files: ReadonlyArray<{ path: string; size: number; sha256?: string }> | undefined;
   requirements: RequirementFiles;
@@ -75,6 +80,7 @@ export interface ReviewSide {
 // Which way is better, for the metrics the action knows (MLflow's and the Hokusai platform's names).
 const HIGHER = new Set([
   'accuracy',
+  'accuracy_score',
   'balanced_accuracy',
   'auc',
   'auroc',
@@ -84,7 +90,10 @@ const HIGHER = new Set([
   'f1',
   'f1_score',
   'precision',
+  'precision_score',
+  'precision_recall_auc',
   'recall',
+  'recall_score',
   'r2',
   'r2_score',
   'ndcg',
@@ -100,6 +109,10 @@ const LOWER = new Set([
   'rmse',
   'mae',
   'mape',
+  'mean_squared_error',
+  'root_mean_squared_error',
+  'mean_absolute_error',
+  'mean_absolute_percentage_error',
   'log_loss',
   'logloss',
   'cross_entropy',
@@ -180,31 +193,30 @@ export function buildReview(p: {
   notes: string[];
 }): Review {
   const basis: FilesBasis = p.before ? p.basis : 'sha256';
+  const unread = p.before?.unread ?? new Set<ReviewPart>();
+  const notes = [...p.notes];
+  const version = p.against ? `version ${p.against.version}` : 'the version';
+  for (const part of unread) notes.push(`The ${part === 'MLmodel' ? 'MLmodel file' : part} of ${version} could not be read: not compared.`);
   const files = diffFiles(p.before?.files, p.after.files, basis);
-  const requirements = diffRequirements(p.before?.requirements ?? {}, p.after.requirements);
-  const mlmodel = diffMlmodel(p.before?.mlmodel, p.after.mlmodel ?? { flavors: [], signature: undefined });
-  const metrics = compareMetrics(p.metrics, p.before?.metrics ?? new Map());
+  const requirements = unread.has('requirements')
+    ? { added: [], removed: [], changed: [] }
+    : diffRequirements(p.before?.requirements ?? {}, p.after.requirements);
+  const afterMlmodel = p.after.mlmodel ?? { flavors: [], signature: undefined };
+  const mlmodel = unread.has('MLmodel') ? diffMlmodel(afterMlmodel, afterMlmodel) : diffMlmodel(p.before?.mlmodel, afterMlmodel);
+  const metrics = compareMetrics(p.metrics, unread.has('metrics') ? new Map() : (p.before?.metrics ?? new Map()));
   const sig = mlmodel.signature;
-  // Files that could not be compared may have changed: never reported as unchanged.
+  // What could not be compared may have changed: never reported as unchanged. Files compared by
+  // size alone may differ in content (a retrained model often keeps its sizes).
   const changed =
     p.against === null ||
-    files.basis === 'none' ||
+    files.basis !== 'sha256' ||
+    unread.size > 0 ||
     files.added.length + files.removed.length + files.changed.length > 0 ||
     requirements.added.length + requirements.removed.length + requirements.changed.length > 0 ||
     mlmodel.flavors.added.length + mlmodel.flavors.removed.length > 0 ||
     [sig.inputs, sig.outputs].some((c) => c.added.length + c.removed.length + c.changed.length > 0) ||
     metrics.some((m) => m.from !== m.to);
-  return {
-    modelName: p.modelName,
-    compareTo: p.compareTo,
-    against: p.against,
-    changed,
-    files,
-    requirements,
-    mlmodel,
-    metrics,
-    notes: p.notes,
-  };
+  return { modelName: p.modelName, compareTo: p.compareTo, against: p.against, changed, files, requirements, mlmodel, metrics, notes };
 }
 
 /** The `diff` output: the shape documented in docs/inputs.md, paths relative to the model directory. */

@@ -51,15 +51,29 @@ export function proxyStore(mlflow: MlflowClient, trackingUri: URL, artifactPath:
       url.pathname = `${url.pathname}/${encodePath(manifestPathFor(artifactPath))}`;
       await mlflow.putArtifact(STEP, url, () => Readable.from([body]), body.length);
     },
-    readText: (uri, step) => mlflow.readArtifactText(step, artifactBaseUrl(trackingUri, uri, step)),
+    // Async: a location the proxy cannot serve is a rejected promise, like any failed read.
+    readText: async (uri, step) => mlflow.readArtifactText(step, artifactBaseUrl(trackingUri, uri, step)),
     async list(uri, step) {
-      // The proxy's listing takes the path below its route, as MLflow's client gives it.
-      const route = apiUrl(trackingUri, '/api/2.0/mlflow-artifacts/artifacts/').pathname;
-      const dir = decodeURIComponent(artifactBaseUrl(trackingUri, uri, step).pathname.slice(route.length));
+      const dir = proxiedPath(trackingUri, uri, step);
       const files = await mlflow.listProxiedRecursive(step, dir);
       return files.map((f) => ({ path: f.path.slice(dir.length + 1), size: Number(f.file_size ?? 0) }));
     },
+    async listDir(uri, step) {
+      const files = await mlflow.listProxiedDir(step, proxiedPath(trackingUri, uri, step));
+      return files.map((f) => ({ name: String(f.path), size: Number(f.file_size ?? 0), isDir: f.is_dir === true }));
+    },
   };
+}
+
+/** The path below the proxy's route that its listing takes, as MLflow's client gives it. */
+function proxiedPath(trackingUri: URL, uri: string, step: string): string {
+  const route = apiUrl(trackingUri, '/api/2.0/mlflow-artifacts/artifacts/').pathname;
+  const path = artifactBaseUrl(trackingUri, uri, step).pathname.slice(route.length);
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
 
 export interface UploadPlan {

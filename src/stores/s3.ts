@@ -15,6 +15,7 @@ import {
   uploadInOrder,
   uploadWidth,
   type ArtifactStore,
+  type DirEntry,
   type UploadOptions,
   type WidthControl,
 } from './store.ts';
@@ -88,7 +89,7 @@ export function s3Store(road: BucketRoad, o: S3StoreOptions): ArtifactStore {
       return c.send(step, 'GetObject', at, 's3:GetObject', async (s3, opt) => {
         try {
           const out = await s3.get({ Bucket: at.bucket, Key: at.key }, opt);
-          return await readCappedBody(out.Body, out.ContentLength, at);
+          return await readCappedBody(out.Body, out.ContentLength, at, step);
         } catch (e) {
           if ((e as { name?: string }).name === 'NoSuchKey') return undefined;
           throw e;
@@ -99,7 +100,29 @@ export function s3Store(road: BucketRoad, o: S3StoreOptions): ArtifactStore {
       const at = located(uri, step);
       const c = await conn();
       const files = await listAll(c, at, '', step);
-      return files.map((f) => ({ path: f.path.replace(/^\//, ''), size: f.file_size }));
+      // "folder/" marker objects some tools write are not files.
+      return files.filter((f) => !f.path.endsWith('/')).map((f) => ({ path: f.path.replace(/^\//, ''), size: f.file_size }));
+    },
+    async listDir(uri, step) {
+      const at = located(uri, step);
+      const c = await conn();
+      const prefix = at.key ? `${at.key}/` : '';
+      const out: DirEntry[] = [];
+      let token: string | undefined;
+      // Bounded like every listing: a model's top folder holds a handful of entries.
+      for (let pages = 1; pages <= MAX_DIR_PAGES; pages++) {
+        const page = await c.send(step, 'ListObjectsV2', at, 's3:ListBucket', (s3, opt) =>
+          s3.list({ Bucket: at.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }, opt),
+        );
+        for (const o of page.Contents ?? [])
+          if (o.Key?.startsWith(prefix) && o.Key.length > prefix.length)
+            out.push({ name: o.Key.slice(prefix.length), size: Number(o.Size ?? 0), isDir: false });
+        for (const d of page.CommonPrefixes ?? [])
+          if (d.Prefix?.startsWith(prefix)) out.push({ name: d.Prefix.slice(prefix.length).replace(/\/$/, ''), size: 0, isDir: true });
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        if (!token) break;
+      }
+      return out;
     },
   };
 }
@@ -111,13 +134,16 @@ function located(uri: string, step: string): S3Location {
   return at;
 }
 
+/** A folder listed one level deep: pages of 1,000 keys. */
+const MAX_DIR_PAGES = 10;
+
 /** Files the review reads are small: a larger answer is refused, not read. */
 const READ_LIMIT_BYTES = 8 * 1024 * 1024;
 
-async function readCappedBody(body: unknown, length: number | undefined, at: S3Location): Promise<string> {
+async function readCappedBody(body: unknown, length: number | undefined, at: S3Location, step: string): Promise<string> {
   const tooLarge = () =>
     new ActionError(`${s3Uri(at)} is larger than ${READ_LIMIT_BYTES / 1024 / 1024} MiB, more than the file the review reads`, {
-      step: 'Read registered version',
+      step,
       method: 'GetObject',
       path: s3Uri(at),
       hint: 'The file is not one the action wrote; check what else writes below this location.',
@@ -290,7 +316,7 @@ async function listAll(
           step,
           method: 'ListObjectsV2',
           path: s3Uri(to),
-          hint: "Something else writes below this run's path, or the S3 endpoint does not page as S3 does. Nothing was registered.",
+          hint: `Something else writes below this path, or the S3 endpoint does not page as S3 does.${step === VERIFY ? ' Nothing was registered.' : ''}`,
         },
       );
   }

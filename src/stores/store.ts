@@ -27,11 +27,19 @@ export interface ArtifactStore {
   readText(uri: string, step: string): Promise<string | undefined>;
   /** Every file below an artifact URI (a version's source), paths relative to it. */
   list(uri: string, step: string): Promise<StoredFile[]>;
+  /** One directory below an artifact URI, not recursive: what is there, before anything is read. */
+  listDir(uri: string, step: string): Promise<DirEntry[]>;
 }
 
 export interface StoredFile {
   path: string;
   size: number;
+}
+
+export interface DirEntry {
+  name: string;
+  size: number;
+  isDir: boolean;
 }
 
 export interface UploadOptions {

@@ -264,7 +264,12 @@ describe('the model review', () => {
     const same = await runAction(plain({ mode: 'verify', 'model-name': 'py-churn', 'model-path': modelDir }));
     assert.equal(same.code, 0, same.stdout);
     assert.deepEqual(diffOf(same.outputs).files, { added: [], removed: [], changed: [], compared: 'size' });
-    assert.equal(same.outputs.changed, 'false');
+    // Equal sizes say nothing of the contents: not reported as unchanged.
+    assert.equal(same.outputs.changed, 'true');
+    assert.match(
+      same.summary,
+      /\n### 🔍 Review of <code>py-churn<\/code> against champion \(version 1\): no file changed in size \(contents not compared\)\n/,
+    );
     assert.match(same.summary, /contents could not be compared/);
     assert.match(same.summary, /📁 Files: all 7 unchanged \(size only\)/);
 
@@ -280,6 +285,38 @@ describe('the model review', () => {
       compared: 'size',
     });
     assert.match(changed.summary, /compared by size only/);
+  });
+
+  test("a champion logged as an MLflow 3 model (source models:/m-…): found through get-download-uri, its run's metrics compared", async () => {
+    const script = `
+import json, sys, warnings
+warnings.filterwarnings("ignore")
+import mlflow, mlflow.pyfunc
+from mlflow import MlflowClient
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.set_experiment("logged")
+with mlflow.start_run():
+    mlflow.log_metric("auroc", 0.79)
+    info = mlflow.pyfunc.log_model(name="model", loader_module="mlflow.sklearn", data_path=sys.argv[2] + "/model.skops", registered_model_name="logged-churn", pip_requirements=["scikit-learn"])
+v = MlflowClient(sys.argv[1], sys.argv[1]).get_latest_versions("logged-churn")[0]
+MlflowClient(sys.argv[1], sys.argv[1]).set_registered_model_alias("logged-churn", "champion", v.version)
+print(json.dumps({"source": v.source}))
+`;
+    const logged = await pythonJson<{ source: string }>('-c', [script, mlflow.url, modelDir]);
+    assert.match(logged.source, /^models:\/m-/);
+    const r = await runAction(plain({ mode: 'verify', 'model-name': 'logged-churn', 'model-path': modelDir, metrics: 'auroc=0.84' }));
+    assert.equal(r.code, 0, r.stdout);
+    assert.doesNotMatch(r.stdout, /::warning/);
+    const diff = diffOf(r.outputs);
+    assert.equal(diff.files.compared, 'size');
+    // The logged model keeps its file under data/; MLflow wrote its own MLmodel and requirements.
+    assert.deepEqual(diff.files, {
+      added: ['model.skops', 'serving_input_example.json', 'input_example.json'],
+      removed: ['data/model.skops'],
+      changed: ['MLmodel', 'conda.yaml', 'requirements.txt'],
+      compared: 'size',
+    });
+    assert.deepEqual(diff.metrics, [{ name: 'auroc', from: 0.79, to: 0.84, better: 'higher', verdict: 'better' }]);
   });
 
   test('files of the champion that cannot be listed: a warning naming the request; the rest is still reviewed', async () => {

@@ -205,7 +205,7 @@ for (const { mlflowVersion } of versions) {
       assert.deepEqual(await registryState(t.server.url), beforeState);
     });
 
-    test('the review reads the version by its alias, its stored manifest and requirements; a missing alias is a notice', async () => {
+    test('the review: by alias, from the stored manifest; a Python-registered champion by size without warnings; a missing alias is a notice', async () => {
       const t = target(mlflowVersion);
       const beforeState = await registryState(t.server.url);
       const dir = path.join(work, `review-${mlflowVersion}`);
@@ -221,12 +221,38 @@ for (const { mlflowVersion } of versions) {
       assert.deepEqual(diff.files, { added: [], removed: [], changed: ['requirements.txt'], compared: 'sha256' });
       assert.deepEqual(diff.requirements.added, ['lightgbm==4.6.0']);
 
+      // A champion registered by this version's own client has no manifest: listed, not read blindly
+      // (this server answers 500 for a file that is not there), so no warning.
+      const py = await pythonJson<{ version: string }>(
+        path.join(SUPPORT_DIR, 'register_with_python.py'),
+        ['py-churn', t.modelDir, '--tracking-uri', t.server.url],
+        { venv: t.venv },
+      );
+      await pythonJson(
+        '-c',
+        [
+          'import sys; from mlflow import MlflowClient; MlflowClient(sys.argv[1], sys.argv[1]).set_registered_model_alias("py-churn", "champion", sys.argv[2]); print("{}")',
+          t.server.url,
+          py.version,
+        ],
+        { venv: t.venv },
+      );
+      const sized = await runAction(hokusai({ mode: 'verify', 'model-name': 'py-churn', 'model-path': t.modelDir }));
+      assert.equal(sized.code, 0, sized.stdout);
+      assert.doesNotMatch(sized.stdout, /::warning/, 'nothing missing was asked for');
+      assert.deepEqual(JSON.parse(sized.outputs.diff ?? '{}').files, { added: [], removed: [], changed: [], compared: 'size' });
+
       const none = await runAction(hokusai({ mode: 'verify', 'model-name': 'churn', 'model-path': dir, 'compare-to': 'production' }));
       assert.equal(none.code, 0, none.stdout);
       assert.match(none.stdout, /::notice title=No production yet::/);
       assert.equal(JSON.parse(none.outputs.diff ?? '{}').against, null);
       assertNoKey(none);
-      assert.deepEqual(await registryState(t.server.url), beforeState);
+      const afterState = await registryState(t.server.url);
+      // Only the Python client's registration was written; the reviews wrote nothing.
+      assert.deepEqual(
+        afterState.versions.filter((v) => v.name !== 'py-churn'),
+        beforeState.versions.filter((v) => v.name !== 'py-churn'),
+      );
     });
   });
 }

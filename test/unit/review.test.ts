@@ -361,7 +361,7 @@ test('a flavor change alone makes the review changed', () => {
   assert.deepEqual(json({ after: side({ mlmodel }) }), { ...unchanged, changed: true, flavors: { added: [], removed: ['sklearn'] } });
 });
 
-test('a file change alone makes the review changed; by size, a same-size edit does not', () => {
+test('a file change alone makes the review changed; by size, changed stays true: contents were not compared', () => {
   const edited = FILES.map((e) => (e.path === 'model.pkl' ? f('model.pkl', 20480, 'retrained') : e));
   assert.deepEqual(json({ after: side({ files: edited }) }), {
     ...unchanged,
@@ -371,11 +371,39 @@ test('a file change alone makes the review changed; by size, a same-size edit do
   const listing = side({ files: FILES.map(({ path, size }) => ({ path, size })) });
   assert.deepEqual(json({ before: listing, after: side({ files: edited }), basis: 'size' }), {
     ...unchanged,
+    changed: true,
     files: { added: [], removed: [], changed: [], compared: 'size' },
   });
   const r = review({ after: side({ files: [...FILES, f('extra.json', 30)] }), basis: 'none' });
   assert.equal(r.changed, true, 'files that could not be compared are not reported unchanged');
   assert.deepEqual(JSON.parse(reviewJson(r)).files, { added: [], removed: [], changed: [], compared: 'none' });
+});
+
+test('a part of the version that could not be read is not compared, never taken as empty, and makes changed true', () => {
+  const r = review({
+    before: side({ files: FILES, requirements: {}, mlmodel: undefined, unread: new Set(['requirements', 'MLmodel', 'metrics'] as const) }),
+    after: side({ files: FILES }),
+  });
+  const out = JSON.parse(reviewJson(r)) as {
+    changed: boolean;
+    requirements: unknown;
+    signature: unknown;
+    flavors: unknown;
+    metrics: Array<{ from: unknown }>;
+  };
+  assert.equal(out.changed, true);
+  assert.deepEqual(out.requirements, { added: [], removed: [], changed: [] });
+  assert.deepEqual(out.flavors, { added: [], removed: [] });
+  assert.deepEqual(out.signature, {
+    inputs: { added: [], removed: [], changed: [] },
+    outputs: { added: [], removed: [], changed: [] },
+  });
+  assert.ok(out.metrics.every((m) => m.from === null));
+  assert.deepEqual(r.notes, [
+    'The requirements of version 3 could not be read: not compared.',
+    'The MLmodel file of version 3 could not be read: not compared.',
+    'The metrics of version 3 could not be read: not compared.',
+  ]);
 });
 
 test('the review keeps what the summary needs beside the JSON', () => {
