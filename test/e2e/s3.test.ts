@@ -314,6 +314,31 @@ describe('explicit: artifact-store past a proxy that cannot take files', () => {
     assert.equal(s3front.requests.slice(seen).filter((q) => q.method !== 'GET' && q.method !== 'HEAD').length, 0, 'read-only');
     assert.deepEqual(await registryState(plain.url), before);
     assertNoSecret(r, [KEY, AWS_SECRET]);
+
+    // A pull-request job without AWS credentials cannot read the bucket: one warning that says
+    // what to do; nothing it could not read is taken as empty, and changed stays true.
+    const home = mkdtempSync(path.join(tmpdir(), 'e2e-s3-home-'));
+    const blind = await runAction(
+      {
+        mode: 'verify',
+        'tracking-uri': front.trackingUri,
+        'auth-url': '',
+        'api-key': KEY,
+        'model-name': 's3-explicit',
+        'model-path': modelDir,
+      },
+      { env: { HOME: home, AWS_ENDPOINT_URL_S3: s3front.url, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' } },
+    );
+    assert.equal(blind.code, 1, 'the artifact proxy is not routed: verify fails its check, as before');
+    const warnings = blind.stdout.split('\n').filter((l) => l.startsWith('::warning title=Review incomplete::'));
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0]!, /Could not list the files of version 1: .*AWS credentials.*configure-aws-credentials/);
+    assert.equal(blind.outputs.changed, 'true');
+    const blindDiff = JSON.parse(blind.outputs.diff ?? '{}') as { files: { compared: string }; requirements: unknown };
+    assert.equal(blindDiff.files.compared, 'none');
+    assert.deepEqual(blindDiff.requirements, { added: [], removed: [], changed: [] });
+    assert.match(blind.summary, /The requirements of version 1 could not be read&#58; not compared/);
+    assert.match(blind.summary, /\n> Could not list the files of version 1&#58; no AWS credentials were found/);
   });
 });
 
