@@ -988,7 +988,7 @@ async function readRegistered(s, alias) {
             ? store.readText((0,manifest/* manifestUriFor */.nl)(location), REVIEW).catch((e) => problems.add('read the stored manifest', e))
             : undefined,
         read('MLmodel', 'MLmodel'),
-        // Without a manifest, the sizes of every file (the stored manifest is read in the same round).
+        // Without a manifest: every file's size, from a listing.
         store && location && top && !hasManifest
             ? store.list(location, REVIEW).catch((e) => problems.add('list the files', e))
             : undefined,
@@ -999,16 +999,24 @@ async function readRegistered(s, alias) {
     let files;
     let basis = 'none';
     const stored = manifestText === undefined ? undefined : (0,manifest/* parseStoredManifest */.Cn)(manifestText);
+    // A manifest that is there but unusable (rare: written by something else) costs a round more.
+    const sizes = listed ??
+        (hasManifest && !Array.isArray(stored) && store && location
+            ? await store.list(location, REVIEW).catch((e) => problems.add('list the files', e))
+            : undefined);
     if (Array.isArray(stored)) {
         files = stored;
         basis = 'sha256';
     }
-    else if (listed) {
+    else if (sizes) {
         if (typeof stored === 'string')
             log/* debug */.Yz(`The stored manifest of version ${version.version} is not usable: ${stored}.`);
-        files = listed;
+        files = sizes;
         basis = 'size';
-        notes.push(`Version ${version.version} was registered without a manifest (by another client or an older action): files were compared by size, so their contents could not be compared.`);
+        const why = typeof stored === 'string'
+            ? `its stored manifest is not usable (${stored})`
+            : 'it was registered without a manifest (by another client or an older action)';
+        notes.push(`Version ${version.version}: ${why}. Files were compared by size, so their contents could not be compared.`);
     }
     if (basis === 'none')
         notes.push(`The files of version ${version.version} could not be read, so files were not compared.`);

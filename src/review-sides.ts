@@ -113,7 +113,7 @@ export async function readRegistered(s: Session, alias: string): Promise<Registe
       ? store.readText(manifestUriFor(location), REVIEW).catch((e: unknown) => problems.add('read the stored manifest', e))
       : undefined,
     read('MLmodel', 'MLmodel'),
-    // Without a manifest, the sizes of every file (the stored manifest is read in the same round).
+    // Without a manifest: every file's size, from a listing.
     store && location && top && !hasManifest
       ? store.list(location, REVIEW).catch((e: unknown) => problems.add('list the files', e))
       : undefined,
@@ -124,16 +124,24 @@ export async function readRegistered(s: Session, alias: string): Promise<Registe
   let files: ReviewSide['files'];
   let basis: FilesBasis = 'none';
   const stored = manifestText === undefined ? undefined : parseStoredManifest(manifestText);
+  // A manifest that is there but unusable (rare: written by something else) costs a round more.
+  const sizes =
+    listed ??
+    (hasManifest && !Array.isArray(stored) && store && location
+      ? await store.list(location, REVIEW).catch((e: unknown) => problems.add('list the files', e))
+      : undefined);
   if (Array.isArray(stored)) {
     files = stored;
     basis = 'sha256';
-  } else if (listed) {
+  } else if (sizes) {
     if (typeof stored === 'string') log.debug(`The stored manifest of version ${version.version} is not usable: ${stored}.`);
-    files = listed;
+    files = sizes;
     basis = 'size';
-    notes.push(
-      `Version ${version.version} was registered without a manifest (by another client or an older action): files were compared by size, so their contents could not be compared.`,
-    );
+    const why =
+      typeof stored === 'string'
+        ? `its stored manifest is not usable (${stored})`
+        : 'it was registered without a manifest (by another client or an older action)';
+    notes.push(`Version ${version.version}: ${why}. Files were compared by size, so their contents could not be compared.`);
   }
   if (basis === 'none') notes.push(`The files of version ${version.version} could not be read, so files were not compared.`);
   const warnings = problems.lines();
