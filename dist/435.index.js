@@ -6,6 +6,8 @@ export const modules = {
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   $Z: () => (/* binding */ unreadableModelFile),
+/* harmony export */   H6: () => (/* binding */ readStart),
 /* harmony export */   my: () => (/* binding */ scanModelDir)
 /* harmony export */ });
 /* unused harmony exports MLMODEL_LIMIT_BYTES, checkMlmodel */
@@ -100,16 +102,24 @@ async function scanModelDir(root) {
     const mlmodel = files.find((f) => f.relPath === 'MLmodel');
     if (!mlmodel)
         fail(`no MLmodel file at the root of "${root}"`, 'model-path must be a directory saved by MLflow (for example with mlflow.sklearn.save_model), which writes MLmodel at its root. If the model sits in a subdirectory, point model-path there.');
-    const flavors = checkMlmodel(await readMlmodel(mlmodel.absPath, root));
-    return { root: realRoot, files, totalBytes: files.reduce((n, f) => n + f.size, 0), flavors };
+    const text = await readMlmodel(mlmodel.absPath, root);
+    const flavors = checkMlmodel(text);
+    return { root: realRoot, files, totalBytes: files.reduce((n, f) => n + f.size, 0), flavors, mlmodel: text };
 }
 /** MLmodel files are a few KiB; a bigger one is not an MLmodel, and is not read whole. */
 const MLMODEL_LIMIT_BYTES = 1024 * 1024;
 /** Reads MLmodel, refusing one over the limit (checked on the bytes read, in case it grew since the scan). */
 async function readMlmodel(file, root) {
+    const buf = await readStart(file, MLMODEL_LIMIT_BYTES + 1);
+    if (buf.length > MLMODEL_LIMIT_BYTES)
+        fail(`MLmodel in "${root}" is larger than ${MLMODEL_LIMIT_BYTES / (1024 * 1024)} MiB (the limit), so it is not an MLmodel file written by MLflow`, 'MLflow writes MLmodel as a few KiB of YAML. Check that model-path points at the directory MLflow saved, and that MLmodel at its root is that file.');
+    return buf.toString('utf8');
+}
+/** At most the first `bytes` bytes of a file: the small files the action reads whole are never read past a bound. */
+async function readStart(file, bytes) {
     const handle = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.open)(file, 'r');
     try {
-        const buf = Buffer.alloc(MLMODEL_LIMIT_BYTES + 1);
+        const buf = Buffer.alloc(bytes);
         let size = 0;
         while (size < buf.length) {
             const { bytesRead } = await handle.read(buf, size, buf.length - size, size);
@@ -117,13 +127,20 @@ async function readMlmodel(file, root) {
                 break;
             size += bytesRead;
         }
-        if (size > MLMODEL_LIMIT_BYTES)
-            fail(`MLmodel in "${root}" is larger than ${MLMODEL_LIMIT_BYTES / (1024 * 1024)} MiB (the limit), so it is not an MLmodel file written by MLflow`, 'MLflow writes MLmodel as a few KiB of YAML. Check that model-path points at the directory MLflow saved, and that MLmodel at its root is that file.');
-        return buf.subarray(0, size).toString('utf8');
+        return buf.subarray(0, size);
     }
     finally {
         await handle.close();
     }
+}
+/** A model file that cannot be read (permissions, removed while the step ran) is a problem of the model directory. */
+function unreadableModelFile(e) {
+    if (e instanceof _errors_js__WEBPACK_IMPORTED_MODULE_4__/* .ActionError */ .lZ)
+        return e;
+    return new _errors_js__WEBPACK_IMPORTED_MODULE_4__/* .ActionError */ .lZ(`a model file could not be read: ${e instanceof Error ? e.message : String(e)}`, {
+        step: STEP,
+        hint: 'Check that the model directory can be read by the job (permissions, files removed while the step ran). Nothing was registered.',
+    });
 }
 /** Checks that MLmodel is a YAML mapping with a non-empty `flavors` mapping; returns the flavor names. */
 function checkMlmodel(text) {
@@ -202,7 +219,7 @@ async function attempt(name, clock, fn) {
             latencyMs: clock.now() - t0,
             detail: `${err.message}${err.serverMessage ? ` (server said: ${err.serverMessage})` : ''}`,
             hint: err.hint,
-            request: err.method && err.path ? `${err.method} ${err.path}${err.status === undefined ? '' : ` → HTTP ${err.status}`}` : undefined,
+            request: err.request,
         };
     }
 }
@@ -885,8 +902,6 @@ function reviewJson(r) {
     });
 }
 
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __webpack_require__(51455);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __webpack_require__(76760);
 // EXTERNAL MODULE: ./lib/manifest.js
@@ -909,7 +924,6 @@ var stores_road = __webpack_require__(8882);
 
 
 
-
 const REVIEW = 'Review model';
 /** The files MLflow writes that say what the model needs. */
 const REQUIREMENT_FILES = ['requirements.txt', 'conda.yaml', 'python_env.yaml'];
@@ -919,33 +933,17 @@ const TEXT_LIMIT_BYTES = 1024 * 1024;
 async function readCandidate(modelPath) {
     const dir = await (0,model_dir/* scanModelDir */.my)(modelPath);
     const files = await (0,manifest/* buildManifest */.u1)(dir.files).catch((e) => {
-        throw new errors/* ActionError */.lZ(`a model file could not be read: ${e instanceof Error ? e.message : String(e)}`, {
-            step: 'Validate model directory',
-            hint: 'Check that the model directory can be read by the job.',
-        });
+        throw (0,model_dir/* unreadableModelFile */.$Z)(e);
     });
-    const text = async (name) => (dir.files.some((f) => f.relPath === name) ? readText(external_node_path_.join(dir.root, name)) : undefined);
-    const [mlmodel, ...reqs] = await Promise.all([text('MLmodel'), ...REQUIREMENT_FILES.map(text)]);
+    const text = async (name) => {
+        const f = dir.files.find((x) => x.relPath === name);
+        return f ? (await (0,model_dir/* readStart */.H6)(f.absPath, TEXT_LIMIT_BYTES)).toString('utf8') : undefined;
+    };
+    const reqs = await Promise.all(REQUIREMENT_FILES.map(text));
     return {
         dir,
-        side: {
-            files,
-            requirements: requirementFiles(reqs),
-            mlmodel: mlmodel === undefined ? undefined : readMlmodelSummary(mlmodel),
-            metrics: new Map(),
-        },
+        side: { files, requirements: requirementFiles(reqs), mlmodel: readMlmodelSummary(dir.mlmodel), metrics: new Map() },
     };
-}
-async function readText(file) {
-    const handle = await (0,promises_.open)(file, 'r');
-    try {
-        const buf = Buffer.alloc(TEXT_LIMIT_BYTES);
-        const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-        return buf.subarray(0, bytesRead).toString('utf8');
-    }
-    finally {
-        await handle.close();
-    }
 }
 const requirementFiles = (texts) => Object.fromEntries(REQUIREMENT_FILES.flatMap((name, i) => (texts[i] === undefined ? [] : [[name, texts[i]]])));
 /**
@@ -1086,7 +1084,7 @@ class Problems {
 function describe(e) {
     if (!(e instanceof errors/* ActionError */.lZ))
         return e instanceof Error ? e.message : String(e);
-    const request = e.method && e.path ? ` (request: ${e.method} ${e.path}${e.status === undefined ? '' : ` → HTTP ${e.status}`})` : '';
+    const request = e.request ? ` (request: ${e.request})` : '';
     const said = e.serverMessage ? `; the server said: ${e.serverMessage}` : '';
     return `${e.message}${said}${request}.${e.hint ? ` ${e.hint}` : ''}`;
 }
@@ -1394,7 +1392,7 @@ async function reviewModel(s, candidate, registered) {
     catch (err) {
         if (!(err instanceof errors/* ActionError */.lZ) || err.code === 'CANCELLED')
             throw err;
-        const request = err.method && err.path ? ` Request: ${err.method} ${err.path}${err.status === undefined ? '' : ` → HTTP ${err.status}`}.` : '';
+        const request = err.request ? ` Request: ${err.request}.` : '';
         log/* warning */.$e(`Could not find the version "${cfg.compareTo}" points at: ${err.message}.${request} ${err.hint}`, {
             title: 'Model not reviewed',
         });

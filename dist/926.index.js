@@ -6,6 +6,8 @@ export const modules = {
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   $Z: () => (/* binding */ unreadableModelFile),
+/* harmony export */   H6: () => (/* binding */ readStart),
 /* harmony export */   my: () => (/* binding */ scanModelDir)
 /* harmony export */ });
 /* unused harmony exports MLMODEL_LIMIT_BYTES, checkMlmodel */
@@ -100,16 +102,24 @@ async function scanModelDir(root) {
     const mlmodel = files.find((f) => f.relPath === 'MLmodel');
     if (!mlmodel)
         fail(`no MLmodel file at the root of "${root}"`, 'model-path must be a directory saved by MLflow (for example with mlflow.sklearn.save_model), which writes MLmodel at its root. If the model sits in a subdirectory, point model-path there.');
-    const flavors = checkMlmodel(await readMlmodel(mlmodel.absPath, root));
-    return { root: realRoot, files, totalBytes: files.reduce((n, f) => n + f.size, 0), flavors };
+    const text = await readMlmodel(mlmodel.absPath, root);
+    const flavors = checkMlmodel(text);
+    return { root: realRoot, files, totalBytes: files.reduce((n, f) => n + f.size, 0), flavors, mlmodel: text };
 }
 /** MLmodel files are a few KiB; a bigger one is not an MLmodel, and is not read whole. */
 const MLMODEL_LIMIT_BYTES = 1024 * 1024;
 /** Reads MLmodel, refusing one over the limit (checked on the bytes read, in case it grew since the scan). */
 async function readMlmodel(file, root) {
+    const buf = await readStart(file, MLMODEL_LIMIT_BYTES + 1);
+    if (buf.length > MLMODEL_LIMIT_BYTES)
+        fail(`MLmodel in "${root}" is larger than ${MLMODEL_LIMIT_BYTES / (1024 * 1024)} MiB (the limit), so it is not an MLmodel file written by MLflow`, 'MLflow writes MLmodel as a few KiB of YAML. Check that model-path points at the directory MLflow saved, and that MLmodel at its root is that file.');
+    return buf.toString('utf8');
+}
+/** At most the first `bytes` bytes of a file: the small files the action reads whole are never read past a bound. */
+async function readStart(file, bytes) {
     const handle = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.open)(file, 'r');
     try {
-        const buf = Buffer.alloc(MLMODEL_LIMIT_BYTES + 1);
+        const buf = Buffer.alloc(bytes);
         let size = 0;
         while (size < buf.length) {
             const { bytesRead } = await handle.read(buf, size, buf.length - size, size);
@@ -117,13 +127,20 @@ async function readMlmodel(file, root) {
                 break;
             size += bytesRead;
         }
-        if (size > MLMODEL_LIMIT_BYTES)
-            fail(`MLmodel in "${root}" is larger than ${MLMODEL_LIMIT_BYTES / (1024 * 1024)} MiB (the limit), so it is not an MLmodel file written by MLflow`, 'MLflow writes MLmodel as a few KiB of YAML. Check that model-path points at the directory MLflow saved, and that MLmodel at its root is that file.');
-        return buf.subarray(0, size).toString('utf8');
+        return buf.subarray(0, size);
     }
     finally {
         await handle.close();
     }
+}
+/** A model file that cannot be read (permissions, removed while the step ran) is a problem of the model directory. */
+function unreadableModelFile(e) {
+    if (e instanceof _errors_js__WEBPACK_IMPORTED_MODULE_4__/* .ActionError */ .lZ)
+        return e;
+    return new _errors_js__WEBPACK_IMPORTED_MODULE_4__/* .ActionError */ .lZ(`a model file could not be read: ${e instanceof Error ? e.message : String(e)}`, {
+        step: STEP,
+        hint: 'Check that the model directory can be read by the job (permissions, files removed while the step ran). Nothing was registered.',
+    });
 }
 /** Checks that MLmodel is a YAML mapping with a non-empty `flavors` mapping; returns the flavor names. */
 function checkMlmodel(text) {
@@ -818,12 +835,7 @@ const COMMIT_VERSIONS = 100;
 const hashLarge = (s, files, partsOf) => (0,session/* phase */.Oi)(s, 'Content digest', () => hashing((0,manifest/* buildManifest */.u1)(files, partsOf)));
 /** A file that cannot be read is a problem of the model directory. */
 const hashing = (p) => p.catch((e) => {
-    throw e instanceof errors/* ActionError */.lZ
-        ? e
-        : new errors/* ActionError */.lZ(`a model file could not be read: ${e instanceof Error ? e.message : String(e)}`, {
-            step: 'Validate model directory',
-            hint: 'Check that the model directory can be read by the job (permissions, files removed while the step ran). Nothing was registered.',
-        });
+    throw (0,model_dir/* unreadableModelFile */.$Z)(e);
 });
 function logDigest(model) {
     log/* info */.pq(`Content digest ${model.digest}`);

@@ -56,7 +56,7 @@ async function attempt(name: string, clock: Clock, fn: () => Promise<Omit<Check,
       latencyMs: clock.now() - t0,
       detail: `${err.message}${err.serverMessage ? ` (server said: ${err.serverMessage})` : ''}`,
       hint: err.hint,
-      request: err.method && err.path ? `${err.method} ${err.path}${err.status === undefined ? '' : ` → HTTP ${err.status}`}` : undefined,
+      request: err.request,
     };
   }
 }

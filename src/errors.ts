@@ -46,6 +46,12 @@ export class ActionError extends Error {
     this.retry = details.retry;
   }
 
+  /** The request that failed, as "GET /path → HTTP 404"; undefined when none did. */
+  get request(): string | undefined {
+    if (!this.method || !this.path) return undefined;
+    return `${this.method} ${this.path}${this.status === undefined ? '' : ` → HTTP ${this.status}`}`;
+  }
+
   /** The details, to build a variant of this error. */
   details(): FailureDetails {
     return {
@@ -76,10 +82,7 @@ export function toActionError(err: unknown, step: string): ActionError {
 /** The multi-line text shown in the log and in the failure annotation. */
 export function formatError(err: ActionError): string {
   const lines = [`${err.step} failed: ${err.message}`];
-  if (err.method && err.path) {
-    const status = err.status === undefined ? '' : ` → HTTP ${err.status}`;
-    lines.push(`  request: ${err.method} ${err.path}${status}`);
-  }
+  if (err.request) lines.push(`  request: ${err.request}`);
   if (err.serverMessage) lines.push(`  server said: ${err.serverMessage}`);
   lines.push(`  what to do: ${err.hint}`);
   return lines.join('\n');

@@ -157,6 +157,9 @@ const RESERVED_TAG =
 // A Hokusai token id (the CLI's rule): letters, digits and inner hyphens, at most 64.
 const TOKEN_ID = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?$/;
 
+/** A number as written in an input: no hex, no commas, no words (NaN, Infinity). */
+const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
 type Payload = z.core.ParsePayload;
 
 /** A problem found while transforming (zod/mini hands transforms the bare payload). */
@@ -311,12 +314,7 @@ function schema(ctx: InputContext) {
       ),
     'benchmark-value': z
       .string()
-      .check(
-        z.refine(
-          (s) => s === '' || (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s) && Number.isFinite(Number(s))),
-          'must be a number, e.g. 0.82.',
-        ),
-      ),
+      .check(z.refine((s) => s === '' || (NUMBER.test(s) && Number.isFinite(Number(s))), 'must be a number, e.g. 0.82.')),
     'proposal-id': z.string().check(
       z.maxLength(500, 'is longer than 500 characters.'),
       z.refine((s) => !/[\u0000-\u001f]/.test(s), 'contains control characters.'),
@@ -338,17 +336,32 @@ function schema(ctx: InputContext) {
   });
 }
 
-function parseTags(text: string, ctx: Payload): Array<[string, string]> {
-  const tags: Array<[string, string]> = [];
-  const seen = new Set<string>();
+/**
+ * Each non-empty line of a `key=value` input, trimmed, with where it is for messages; a line
+ * without a key is reported here, as `shape` (e.g. "key=value") with an example.
+ */
+function eachKeyValue(
+  text: string,
+  ctx: Payload,
+  shape: string,
+  example: string,
+  fn: (key: string, value: string, where: string) => void,
+): void {
   text.split(/\r?\n/).forEach((line, i) => {
     const trimmed = line.trim();
     if (trimmed === '') return;
     const eq = trimmed.indexOf('=');
     const key = eq < 0 ? '' : trimmed.slice(0, eq).trim();
-    const value = eq < 0 ? '' : trimmed.slice(eq + 1).trim();
     const where = `line ${i + 1} ("${trimmed.slice(0, 40)}")`;
-    if (eq < 0 || key === '') return addIssue(ctx, `${where} is not key=value. Write one tag per line, e.g. "team=search".`);
+    if (eq < 0 || key === '') return addIssue(ctx, `${where} is not ${shape}. ${example}`);
+    fn(key, trimmed.slice(eq + 1).trim(), where);
+  });
+}
+
+function parseTags(text: string, ctx: Payload): Array<[string, string]> {
+  const tags: Array<[string, string]> = [];
+  const seen = new Set<string>();
+  eachKeyValue(text, ctx, 'key=value', 'Write one tag per line, e.g. "team=search".', (key, value, where) => {
     if (!TAG_KEY.test(key) || key.length > 250)
       return addIssue(ctx, `${where}: the key may hold only letters, digits, _ - . / : and spaces, at most 250 characters.`);
     if (value.length > 8000) return addIssue(ctx, `${where}: the value is longer than 8000 characters.`);
@@ -376,7 +389,6 @@ function parseAliases(text: string, ctx: Payload): string[] {
   return aliases;
 }
 
-const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 /** MLflow takes at most 1,000 metrics in one batch; a review table of more is unreadable anyway. */
 const MAX_METRICS = 1000;
 
@@ -384,14 +396,7 @@ function parseMetrics(text: string, ctx: Payload): Array<[string, number]> {
   const metrics: Array<[string, number]> = [];
   const seen = new Set<string>();
   let tooMany = false;
-  text.split(/\r?\n/).forEach((line, i) => {
-    const trimmed = line.trim();
-    if (trimmed === '') return;
-    const eq = trimmed.indexOf('=');
-    const name = eq < 0 ? '' : trimmed.slice(0, eq).trim();
-    const value = eq < 0 ? '' : trimmed.slice(eq + 1).trim();
-    const where = `line ${i + 1} ("${trimmed.slice(0, 40)}")`;
-    if (eq < 0 || name === '') return addIssue(ctx, `${where} is not name=value. Write one metric per line, e.g. "auroc=0.84".`);
+  eachKeyValue(text, ctx, 'name=value', 'Write one metric per line, e.g. "auroc=0.84".', (name, value, where) => {
     if (!TAG_KEY.test(name) || name.length > 250)
       return addIssue(ctx, `${where}: the name may hold only letters, digits, _ - . / : and spaces, at most 250 characters.`);
     // MLflow refuses names that are not a plain relative path ("a//b", "./a", "a/", "/a", "..").

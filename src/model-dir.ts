@@ -21,6 +21,8 @@ export interface ModelDir {
   files: ModelFile[];
   totalBytes: number;
   flavors: string[];
+  /** MLmodel's text, as read for the checks. */
+  mlmodel: string;
 }
 
 const STEP = 'Validate model directory';
@@ -120,8 +122,9 @@ export async function scanModelDir(root: string): Promise<ModelDir> {
       `no MLmodel file at the root of "${root}"`,
       'model-path must be a directory saved by MLflow (for example with mlflow.sklearn.save_model), which writes MLmodel at its root. If the model sits in a subdirectory, point model-path there.',
     );
-  const flavors = checkMlmodel(await readMlmodel(mlmodel.absPath, root));
-  return { root: realRoot, files, totalBytes: files.reduce((n, f) => n + f.size, 0), flavors };
+  const text = await readMlmodel(mlmodel.absPath, root);
+  const flavors = checkMlmodel(text);
+  return { root: realRoot, files, totalBytes: files.reduce((n, f) => n + f.size, 0), flavors, mlmodel: text };
 }
 
 /** MLmodel files are a few KiB; a bigger one is not an MLmodel, and is not read whole. */
@@ -129,24 +132,39 @@ export const MLMODEL_LIMIT_BYTES = 1024 * 1024;
 
 /** Reads MLmodel, refusing one over the limit (checked on the bytes read, in case it grew since the scan). */
 async function readMlmodel(file: string, root: string): Promise<string> {
+  const buf = await readStart(file, MLMODEL_LIMIT_BYTES + 1);
+  if (buf.length > MLMODEL_LIMIT_BYTES)
+    fail(
+      `MLmodel in "${root}" is larger than ${MLMODEL_LIMIT_BYTES / (1024 * 1024)} MiB (the limit), so it is not an MLmodel file written by MLflow`,
+      'MLflow writes MLmodel as a few KiB of YAML. Check that model-path points at the directory MLflow saved, and that MLmodel at its root is that file.',
+    );
+  return buf.toString('utf8');
+}
+
+/** At most the first `bytes` bytes of a file: the small files the action reads whole are never read past a bound. */
+export async function readStart(file: string, bytes: number): Promise<Buffer> {
   const handle = await open(file, 'r');
   try {
-    const buf = Buffer.alloc(MLMODEL_LIMIT_BYTES + 1);
+    const buf = Buffer.alloc(bytes);
     let size = 0;
     while (size < buf.length) {
       const { bytesRead } = await handle.read(buf, size, buf.length - size, size);
       if (bytesRead === 0) break;
       size += bytesRead;
     }
-    if (size > MLMODEL_LIMIT_BYTES)
-      fail(
-        `MLmodel in "${root}" is larger than ${MLMODEL_LIMIT_BYTES / (1024 * 1024)} MiB (the limit), so it is not an MLmodel file written by MLflow`,
-        'MLflow writes MLmodel as a few KiB of YAML. Check that model-path points at the directory MLflow saved, and that MLmodel at its root is that file.',
-      );
-    return buf.subarray(0, size).toString('utf8');
+    return buf.subarray(0, size);
   } finally {
     await handle.close();
   }
+}
+
+/** A model file that cannot be read (permissions, removed while the step ran) is a problem of the model directory. */
+export function unreadableModelFile(e: unknown): ActionError {
+  if (e instanceof ActionError) return e;
+  return new ActionError(`a model file could not be read: ${e instanceof Error ? e.message : String(e)}`, {
+    step: STEP,
+    hint: 'Check that the model directory can be read by the job (permissions, files removed while the step ran). Nothing was registered.',
+  });
 }
 
 /** Checks that MLmodel is a YAML mapping with a non-empty `flavors` mapping; returns the flavor names. */

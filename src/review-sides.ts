@@ -1,13 +1,12 @@
 // The two sides of the model review: the candidate model directory, read from disk, and the
 // registered version an alias points at, read from the registry (read-only). What cannot be
 // read becomes a note or a warning for the reader, never a failed step.
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { ActionError } from './errors.ts';
 import * as log from './log.ts';
 import { buildManifest, manifestUriFor, parseStoredManifest, type ManifestEntry } from './manifest.ts';
 import type { ModelVersion } from './mlflow.ts';
-import { scanModelDir, type ModelDir } from './model-dir.ts';
+import { readStart, scanModelDir, unreadableModelFile, type ModelDir } from './model-dir.ts';
 import type { RequirementFiles } from './requirements.ts';
 import type { Against, FilesBasis, ReviewPart, ReviewSide } from './review.ts';
 import { storeFor, type Session } from './session.ts';
@@ -30,33 +29,17 @@ export interface Candidate {
 export async function readCandidate(modelPath: string): Promise<Candidate> {
   const dir = await scanModelDir(modelPath);
   const files = await buildManifest(dir.files).catch((e: unknown) => {
-    throw new ActionError(`a model file could not be read: ${e instanceof Error ? e.message : String(e)}`, {
-      step: 'Validate model directory',
-      hint: 'Check that the model directory can be read by the job.',
-    });
+    throw unreadableModelFile(e);
   });
-  const text = async (name: string) => (dir.files.some((f) => f.relPath === name) ? readText(path.join(dir.root, name)) : undefined);
-  const [mlmodel, ...reqs] = await Promise.all([text('MLmodel'), ...REQUIREMENT_FILES.map(text)]);
+  const text = async (name: string) => {
+    const f = dir.files.find((x) => x.relPath === name);
+    return f ? (await readStart(f.absPath, TEXT_LIMIT_BYTES)).toString('utf8') : undefined;
+  };
+  const reqs = await Promise.all(REQUIREMENT_FILES.map(text));
   return {
     dir,
-    side: {
-      files,
-      requirements: requirementFiles(reqs),
-      mlmodel: mlmodel === undefined ? undefined : readMlmodelSummary(mlmodel),
-      metrics: new Map(),
-    },
+    side: { files, requirements: requirementFiles(reqs), mlmodel: readMlmodelSummary(dir.mlmodel), metrics: new Map() },
   };
-}
-
-async function readText(file: string): Promise<string> {
-  const handle = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(TEXT_LIMIT_BYTES);
-    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-    return buf.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await handle.close();
-  }
 }
 
 const requirementFiles = (texts: ReadonlyArray<string | undefined>): RequirementFiles =>
@@ -212,7 +195,7 @@ class Problems {
 /** A failure in one line, with the request that failed and what to do. */
 function describe(e: unknown): string {
   if (!(e instanceof ActionError)) return e instanceof Error ? e.message : String(e);
-  const request = e.method && e.path ? ` (request: ${e.method} ${e.path}${e.status === undefined ? '' : ` → HTTP ${e.status}`})` : '';
+  const request = e.request ? ` (request: ${e.request})` : '';
   const said = e.serverMessage ? `; the server said: ${e.serverMessage}` : '';
   return `${e.message}${said}${request}.${e.hint ? ` ${e.hint}` : ''}`;
 }

@@ -21,7 +21,7 @@ import {
   type Ranges,
 } from '../manifest.ts';
 import { commitFilter, type ModelVersion } from '../mlflow.ts';
-import { scanModelDir, type ModelFile } from '../model-dir.ts';
+import { scanModelDir, unreadableModelFile, type ModelFile } from '../model-dir.ts';
 import { artifactName, buildReceipt, uploadReceipt, writeReceipt } from '../receipt.ts';
 import { awaitReady, decideReuse, registerVersion, setAliases } from '../registration.ts';
 import {
@@ -474,12 +474,7 @@ const hashLarge = (s: Session, files: readonly ModelFile[], partsOf: (f: ModelFi
 /** A file that cannot be read is a problem of the model directory. */
 const hashing = <T>(p: Promise<T>): Promise<T> =>
   p.catch((e: unknown) => {
-    throw e instanceof ActionError
-      ? e
-      : new ActionError(`a model file could not be read: ${e instanceof Error ? e.message : String(e)}`, {
-          step: 'Validate model directory',
-          hint: 'Check that the model directory can be read by the job (permissions, files removed while the step ran). Nothing was registered.',
-        });
+    throw unreadableModelFile(e);
   });
 
 function logDigest(model: ScannedModel): void {

@@ -85,8 +85,7 @@ async function reviewModel(s: Session, candidate: Candidate, registered: Promise
     side = await registered;
   } catch (err) {
     if (!(err instanceof ActionError) || err.code === 'CANCELLED') throw err;
-    const request =
-      err.method && err.path ? ` Request: ${err.method} ${err.path}${err.status === undefined ? '' : ` → HTTP ${err.status}`}.` : '';
+    const request = err.request ? ` Request: ${err.request}.` : '';
     log.warning(`Could not find the version "${cfg.compareTo}" points at: ${err.message}.${request} ${err.hint}`, {
       title: 'Model not reviewed',
     });
